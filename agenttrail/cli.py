@@ -1,0 +1,271 @@
+"""Command line: thin commands that parse options, call the library and map errors to exit codes.
+
+Exit codes (DESIGN §7): 0 nothing at or above --fail-on; 1 at least one unsuppressed, final
+incident at or above it; 2 usage or config error; 3 no input could be read, or --strict and some
+file had issues.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from agenttrail import __version__
+from agenttrail.config import DEFAULT_CONFIG, ConfigError, Settings, load
+from agenttrail.detect import CATALOGUE
+from agenttrail.detect._meta import SEVERITY
+from agenttrail.ingest import InputError
+
+EXIT_OK, EXIT_FINDINGS, EXIT_USAGE, EXIT_INPUT = 0, 1, 2, 3
+
+app = typer.Typer(
+    name="agenttrail",
+    help="Find SSH agent hijacking (ATT&CK T1563.001, analytic AN0711) in exported telemetry: "
+    "macOS eslogger, Zeek flows and sshd logs.\n\n"
+    "Start with:  agenttrail hunt ./exports --assets assets.csv --host-from-path '{host}/*' -o out",
+    no_args_is_help=True,
+    add_completion=False,
+    rich_markup_mode=None,
+)
+config_app = typer.Typer(help="Print or check the TOML config.", no_args_is_help=True)
+app.add_typer(config_app, name="config")
+
+err = Console(stderr=True, highlight=False)
+
+
+def _time(value: str | None, option: str) -> int | None:
+    if value is None:
+        return None
+    try:
+        t = dt.datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise typer.BadParameter(
+            f"{value!r} is not an ISO 8601 time (e.g. 2026-03-02T09:00:00Z)", param_hint=option
+        ) from exc
+    if t.tzinfo is None:
+        t = t.replace(tzinfo=dt.UTC)
+    return int(t.timestamp() * 1_000_000)
+
+
+def _settings(
+    config: Path | None, **opts: object
+) -> Settings:
+    try:
+        settings = load(config)
+    except ConfigError as exc:
+        err.print(f"error: {exc}")
+        raise typer.Exit(EXIT_USAGE) from exc
+    internal = opts.pop("internal", None)
+    if internal:
+        from agenttrail.addr import parse_network
+
+        for cidr in internal:  # type: ignore[union-attr]
+            try:
+                parse_network(cidr)
+            except ValueError as exc:
+                err.print(f"error: --internal {cidr!r} is not a network (e.g. 10.0.0.0/8)")
+                raise typer.Exit(EXIT_USAGE) from exc
+        opts["internal"] = tuple(internal)  # type: ignore[arg-type]
+        opts["internal_defaulted"] = False
+    if opts.get("tz"):
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(str(opts["tz"]))
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            err.print(f"error: --tz {opts['tz']!r} is not an IANA zone (e.g. Europe/Berlin)")
+            raise typer.Exit(EXIT_USAGE) from exc
+    return settings.with_options(**opts)
+
+
+@app.command()
+def hunt(
+    paths: Annotated[list[str], typer.Argument(help="Files, folders (walked) or - for stdin.")],
+    config: Annotated[Path | None, typer.Option(help="TOML config (see `config --print-default`).")] = None,
+    host: Annotated[str | None, typer.Option(help="Host of inputs that carry none (eslogger).")] = None,
+    host_from_path: Annotated[str | None, typer.Option(
+        help="Take the host from the path, e.g. 'macs/{host}/*' or '{host}/auth.log'.")] = None,
+    internal: Annotated[list[str] | None, typer.Option(
+        help="Internal network (repeatable). Default: RFC 1918, 100.64/10, fc00::/7, assets.")] = None,
+    assets: Annotated[str | None, typer.Option(
+        help="CSV of host,ip[,valid_from,valid_to]: maps addresses to hosts over time.")] = None,
+    tz: Annotated[str | None, typer.Option(help="Zone of zone-less timestamps (IANA name).")] = None,
+    year: Annotated[int | None, typer.Option(help="Year of the first RFC 3164 syslog line.")] = None,
+    collected_at: Annotated[str | None, typer.Option(
+        help="When the logs were collected (ISO time): year anchor and coverage end.")] = None,
+    since: Annotated[str | None, typer.Option(help="Only events at or after this ISO time.")] = None,
+    until: Annotated[str | None, typer.Option(help="Only events at or before this ISO time.")] = None,
+    only_host: Annotated[str | None, typer.Option(help="Only hosts matching this glob.")] = None,
+    threads: Annotated[int | None, typer.Option(help="DuckDB threads.")] = None,
+    memory_limit: Annotated[str | None, typer.Option(help="DuckDB memory limit, e.g. 4GB.")] = None,
+    max_line_bytes: Annotated[int | None, typer.Option(
+        help="Longer lines are reported and skipped (default 1 MiB).")] = None,
+    output: Annotated[Path | None, typer.Option("-o", "--output", help=(
+        "Folder for findings.json, findings.jsonl, report.json and run.json."))] = None,
+    fail_on: Annotated[str, typer.Option(
+        help="Exit 1 when an incident is at or above: low, medium, high, critical, none.")] = "high",
+    strict: Annotated[bool, typer.Option(help="Exit 3 when any input file had issues.")] = False,
+    debug: Annotated[bool, typer.Option(help="Show tracebacks.")] = False,
+) -> None:
+    """Hunt exported telemetry for SSH agent hijacking and write the findings.
+
+    Reads eslogger JSON lines, Zeek conn/ssh logs (TSV or JSON, plain or .gz) and sshd syslog
+    files, correlates them, prints the incidents and writes OCSF Detection Findings.
+    """
+    from agenttrail.hunt import hunt as run_hunt
+    from agenttrail.hunt import write_outputs
+    from agenttrail.outputs.terminal import render
+
+    if fail_on not in (*SEVERITY, "none"):
+        err.print(f"error: --fail-on must be one of {', '.join(SEVERITY)}, none")
+        raise typer.Exit(EXIT_USAGE)
+    settings = _settings(
+        config,
+        host=host, host_from_path=host_from_path, internal=internal, assets=assets, tz=tz,
+        year=year, collected_at_us=_time(collected_at, "--collected-at"),
+        since_us=_time(since, "--since"), until_us=_time(until, "--until"),
+        only_host=only_host, threads=threads, memory_limit=memory_limit,
+        max_line_bytes=max_line_bytes,
+    )
+    logging.basicConfig(level=logging.DEBUG if debug else logging.WARNING)
+    progress = (lambda msg: err.print(f"[dim]{msg}[/]")) if err.is_terminal else None
+    try:
+        result = run_hunt(paths, settings, progress)
+    except (InputError, ConfigError) as exc:
+        err.print(f"error: {exc}")
+        raise typer.Exit(EXIT_USAGE) from exc
+    except Exception as exc:
+        if debug:
+            raise
+        err.print(f"error: {type(exc).__name__}: {exc} (run again with --debug for details)")
+        raise typer.Exit(EXIT_INPUT) from exc
+    report = result.report
+    if output is not None:
+        write_outputs(result, output, sys.argv)
+    render(report, Console(highlight=False))
+    if output is not None:
+        err.print(f"wrote {output}/findings.json, findings.jsonl, report.json, run.json")
+    totals = report["inputs"]["totals"]
+    any_issue = any(f["issues_total"] for f in report["inputs"]["files"])
+    threshold = SEVERITY.get(fail_on, 99)
+    hits = [
+        i for i in report["incidents"]
+        if i["status"] == "New" and i["severity_id"] >= threshold
+    ]
+    if hits:
+        raise typer.Exit(EXIT_FINDINGS)
+    if totals["read"] == 0 or totals["normalised"] == 0 or (strict and any_issue):
+        raise typer.Exit(EXIT_INPUT)
+    raise typer.Exit(EXIT_OK)
+
+
+@app.command()
+def rules(
+    rule_id: Annotated[str | None, typer.Argument(help="One rule id for its full entry.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable catalogue.")] = False,
+) -> None:
+    """List the detection catalogue: id, severity, ATT&CK, parameters, telemetry, Sigma."""
+    metas = list(CATALOGUE.values())
+    if rule_id is not None:
+        if rule_id not in CATALOGUE:
+            err.print(f"error: no rule {rule_id!r}; known: {', '.join(CATALOGUE)}")
+            raise typer.Exit(EXIT_USAGE)
+        metas = [CATALOGUE[rule_id]]
+    out = Console(highlight=False)
+    if as_json:
+        from dataclasses import asdict
+
+        out.print_json(json.dumps([asdict(m) for m in metas]))
+        return
+    for m in metas:
+        out.print(f"[bold]{m.id}[/]  {m.severity}  {m.technique} ({m.tactic}, "
+                  f"{'/'.join(m.analytics)})")
+        out.print(f"  {m.title}")
+        if rule_id is not None:
+            out.print(f"  {m.summary}")
+            for p in m.params:
+                out.print(f"  param {p.name} = {p.default}  ({p.doc}; {p.setting})")
+            for r in m.requires:
+                out.print(f"  requires: {r}")
+            for fp in m.false_positives:
+                out.print(f"  false positive: {fp}")
+            out.print(f"  sigma: {m.sigma}")
+            out.print(f"  sigma loss: {m.sigma_loss}")
+
+
+@config_app.command("validate")
+def config_validate(path: Annotated[Path, typer.Argument(help="The TOML file.")]) -> None:
+    """Check a config file: unknown keys and wrong types are errors with file and line."""
+    try:
+        load(path)
+    except ConfigError as exc:
+        err.print(f"error: {exc}")
+        raise typer.Exit(EXIT_USAGE) from exc
+    Console().print(f"{path}: ok")
+
+
+@config_app.callback(invoke_without_command=True)
+def config_main(
+    ctx: typer.Context,
+    print_default: Annotated[bool, typer.Option("--print-default", help="Print the default config.")] = False,
+) -> None:
+    """Print the default config, or validate one."""
+    if print_default:
+        sys.stdout.write(DEFAULT_CONFIG)
+        raise typer.Exit(EXIT_OK)
+    if ctx.invoked_subcommand is None:
+        err.print(ctx.get_help())
+        raise typer.Exit(EXIT_USAGE)
+
+
+@app.command()
+def simulate(
+    output: Annotated[Path, typer.Option("-o", "--output", help="Folder to write the dataset to.")],
+    seed: Annotated[int, typer.Option(help="Random seed: the same seed gives the same files.")] = 7,
+    scenario: Annotated[list[str] | None, typer.Option(
+        help="Scenario to include (repeatable); default: all.")] = None,
+    scale: Annotated[int, typer.Option(help="Multiply the background volume.")] = 1,
+) -> None:
+    """Write a realistic dataset (eslogger, Zeek, sshd logs, assets.csv) with planted scenarios."""
+    from agenttrail.simulate import SCENARIOS
+    from agenttrail.simulate import simulate as run_simulate
+
+    for name in scenario or []:
+        if name not in SCENARIOS:
+            err.print(f"error: no scenario {name!r}; known: {', '.join(SCENARIOS)}")
+            raise typer.Exit(EXIT_USAGE)
+    run_simulate(output, seed=seed, scenarios=scenario or None, scale=scale)
+    Console(highlight=False).print(f"wrote {output}")
+
+
+@app.command()
+def formats() -> None:
+    """List the input formats agenttrail reads."""
+    from agenttrail.readers import READERS
+
+    out = Console(highlight=False)
+    for r in READERS:
+        doc = (r.__doc__ or "").strip().splitlines()[0]
+        out.print(f"{r.NAME:14} {'needs --host/--host-from-path  ' if r.NEEDS_HOST else ''}{doc}")
+
+
+@app.command()
+def version() -> None:
+    """Print the version."""
+    Console().print(__version__)
+
+
+def main() -> None:
+    """Console script entry point."""
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,118 @@
+"""The main job: read, normalise, detect, group, and write the Report and its renderings."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import ibis
+
+from agenttrail import __version__, detect
+from agenttrail.config import Settings
+from agenttrail.incidents import build
+from agenttrail.ingest import Ingested, ingest
+from agenttrail.normalise import normalise
+from agenttrail.report import Evidence, build_report, coverage_counts
+
+
+@dataclass
+class HuntResult:
+    """The Report and what the command line needs beyond it."""
+
+    report: dict[str, Any]
+    ingested: Ingested
+    timings: dict[str, float]
+
+
+def connect(settings: Settings) -> duckdb.DuckDBPyConnection:
+    """A DuckDB connection with the run's resource settings."""
+    con = duckdb.connect()
+    if settings.threads:
+        con.execute(f"SET threads = {int(settings.threads)}")
+    if settings.memory_limit:
+        con.execute("SET memory_limit = ?", [settings.memory_limit])
+    con.execute("SET TimeZone = 'UTC'")
+    return con
+
+
+def hunt(
+    paths: list[str], settings: Settings, progress: Callable[[str], None] | None = None
+) -> HuntResult:
+    """Run the whole pipeline and return the Report."""
+    timings: dict[str, float] = {}
+    t0 = time.perf_counter()
+    con = connect(settings)
+    ing = ingest(paths, settings, con, progress)
+    timings["read_s"] = time.perf_counter() - t0
+    t1 = time.perf_counter()
+    tables = normalise(ing.tables, settings, con)
+    timings["normalise_s"] = time.perf_counter() - t1
+    t2 = time.perf_counter()
+    if progress:
+        progress("correlating")
+    backend = ibis.duckdb.from_connection(con)
+    found = detect.run(backend, tables, settings)
+    incidents, signals = build(
+        found.signals, found.links, found.flow_eval, found.flow,
+        settings.windows.incident_gap * 1_000_000,
+    )
+    timings["detect_s"] = time.perf_counter() - t2
+    evidence = Evidence.from_tables(tables, found.flow)
+    scope = {
+        "since_us": settings.since_us,
+        "until_us": settings.until_us,
+        "only_host": settings.only_host,
+        "inputs_root": ".",
+    }
+    report = build_report(
+        accounts=ing.accounts,
+        incidents=incidents,
+        signals=signals,
+        links=found.links,
+        coverage=coverage_counts(tables, found.flow_eval, found.flow, settings),
+        evidence=evidence,
+        settings=settings,
+        scope=scope,
+    )
+    timings["total_s"] = time.perf_counter() - t0
+    con.close()
+    return HuntResult(report=report, ingested=ing, timings=timings)
+
+
+def dumps(obj: Any) -> str:
+    """Stable JSON: keys in the order the Report builds them, UTF-8, a final newline."""
+    return json.dumps(obj, indent=2, ensure_ascii=False) + "\n"
+
+
+def write_outputs(result: HuntResult, outdir: Path, argv: list[str]) -> None:
+    """Write findings.json, findings.jsonl, report.json and run.json into ``outdir``."""
+    outdir.mkdir(parents=True, exist_ok=True)
+    findings = result.report["findings"]
+    (outdir / "findings.json").write_text(dumps(findings), encoding="utf-8")
+    (outdir / "findings.jsonl").write_text(
+        "".join(json.dumps(f, ensure_ascii=False) + "\n" for f in findings), encoding="utf-8"
+    )
+    (outdir / "report.json").write_text(dumps(result.report), encoding="utf-8")
+    run = {
+        "tool_version": __version__,
+        "started_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(
+            time.time() - result.timings.get("total_s", 0))),
+        "argv": argv,
+        "inputs_root": result.ingested.root,
+        "timings": {k: round(v, 3) for k, v in result.timings.items()},
+        "machine": {
+            "python": platform.python_version(),
+            "platform": platform.platform(),
+            "cpus": os.cpu_count(),
+            "duckdb": duckdb.__version__,
+            "ibis": ibis.__version__,
+        },
+    }
+    (outdir / "run.json").write_text(dumps(run), encoding="utf-8")

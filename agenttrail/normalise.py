@@ -1,0 +1,400 @@
+"""Normalisation after reading: the string interpretation that needs more than one record.
+
+Host names are canonicalised, Zeek conn and ssh records are merged into flows, flows are marked
+SSH by port where the sensor did no protocol detection and internal by the configured networks,
+socket paths are classified (DESIGN §4), literal ssh destinations become addresses, and the
+``asset`` and ``user`` tables are built from ``--assets``, the config and the data. Everything here
+runs on DuckDB or on distinct values in Python; the detections then only compare columns.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from agenttrail.addr import canonical_ip, network_range, parse_ip, parse_network
+from agenttrail.config import DEFAULT_INTERNAL, ConfigError, Settings
+from agenttrail.model import conform, empty
+from agenttrail.sockets import AGENT_SERVERS, classify, normalise_path
+
+if TYPE_CHECKING:
+    import duckdb
+
+HOST_TABLES = ("process", "socket", "session", "login", "source_span")
+
+#: Flow formats that detect SSH by protocol: the port rule never applies to them (DESIGN §5).
+PROTOCOL_AWARE = frozenset({"zeek"})
+
+
+
+def normalise(
+    tables: dict[str, pa.Table], settings: Settings, con: duckdb.DuckDBPyConnection
+) -> dict[str, pa.Table]:
+    """Return the normalised tables (the input dict is not changed)."""
+    out = dict(tables)
+    for name in HOST_TABLES:
+        out[name] = _canonical_hosts(out[name], settings)
+    out["asset"] = build_assets(settings)
+    out["flow"] = _flows(out["flow"], settings, con, out["asset"])
+    out["process"] = _process(out["process"])
+    out["socket"] = _sockets(out["socket"], out["process"], settings)
+    out["sockpath"] = _sockpaths(out["socket"], out["process"], settings)
+    out["user"] = _users(out, con)
+    out = _scope(out, settings)
+    for name in ("process", "socket", "session", "login", "flow", "dns"):
+        out[name] = _with_row_ids(out[name], "start_us" if name == "flow" else "t_us")
+    return out
+
+
+def _with_row_ids(table: pa.Table, tcol: str) -> pa.Table:
+    """Sort by the total order of DESIGN §3 and number the rows (a stable evidence key)."""
+    if table.num_rows == 0:
+        return table
+    order = [(tcol, "ascending"), ("src_seq", "ascending"), ("src_file", "ascending"),
+             ("src_line", "ascending")]
+    table = table.sort_by(order) if "src_seq" in table.column_names else table.sort_by(
+        [o for o in order if o[0] != "src_seq"]
+    )
+    i = table.column_names.index("row_id")
+    return table.set_column(i, "row_id", pa.array(range(table.num_rows), pa.int64()))
+
+
+def _map_distinct(
+    column: pa.ChunkedArray, fn: object, out_type: pa.DataType | None = None
+) -> pa.Array:
+    """Apply ``fn`` to each distinct value only, and spread the results back over the rows."""
+    values = pc.unique(column).to_pylist()
+    mapped = [fn(v) for v in values]  # type: ignore[operator]
+    idx = pc.index_in(column, value_set=pa.array(values, column.type), skip_nulls=False)
+    return pc.take(pa.array(mapped, out_type or column.type), idx)
+
+
+def _canonical_hosts(table: pa.Table, settings: Settings) -> pa.Table:
+    if table.num_rows == 0:
+        return table
+    i = table.column_names.index("host")
+    return table.set_column(i, "host", _map_distinct(table.column("host"), settings.canonical_host))
+
+
+def internal_networks(settings: Settings) -> list[str]:
+    """The configured internal networks, or the defaults (DESIGN §3)."""
+    return list(settings.internal) if settings.internal else list(DEFAULT_INTERNAL)
+
+
+def _net_table(cidrs: list[str]) -> pa.Table:
+    rows = [network_range(parse_network(c)) for c in cidrs]
+    return pa.table(
+        {
+            "s_hi": pa.array([r[0] for r in rows], pa.int64()),
+            "s_lo": pa.array([r[1] for r in rows], pa.int64()),
+            "e_hi": pa.array([r[2] for r in rows], pa.int64()),
+            "e_lo": pa.array([r[3] for r in rows], pa.int64()),
+        }
+    )
+
+
+_IN_RANGE = """(({p}_hi > n.s_hi OR ({p}_hi = n.s_hi AND {p}_lo >= n.s_lo))
+            AND ({p}_hi < n.e_hi OR ({p}_hi = n.e_hi AND {p}_lo <= n.e_lo)))"""
+
+
+def _flows(
+    flow: pa.Table, settings: Settings, con: duckdb.DuckDBPyConnection, asset: pa.Table
+) -> pa.Table:
+    """Merge Zeek conn/ssh parts on uid, then SSH-by-port and internal flags."""
+    if flow.num_rows == 0:
+        return flow
+    nets = internal_networks(settings)
+    net_rows = _net_table(nets)
+    if settings.internal_defaulted and asset.num_rows:
+        asset_nets = pa.table(
+            {
+                "s_hi": asset.column("start_hi"),
+                "s_lo": asset.column("start_lo"),
+                "e_hi": asset.column("end_hi"),
+                "e_lo": asset.column("end_lo"),
+            }
+        )
+        net_rows = pa.concat_tables([net_rows, asset_nets])
+    con.register("flow_in", flow)
+    con.register("nets", net_rows)
+    ports = ",".join(str(int(p)) for p in settings.ssh_ports) or "22"
+    aware = ",".join(f"'{f}'" for f in sorted(PROTOCOL_AWARE))
+    cols = list(flow.column_names)
+    ssh_cols = {"is_ssh", "ssh_evidence", "ssh_auth_hint", "client_banner", "server_banner"}
+    merged_select = []
+    for c in cols:
+        if c in ssh_cols:
+            merged_select.append(f'coalesce(s."{c}", c."{c}") AS "{c}"')
+        elif c == "flow_part":
+            merged_select.append("NULL::VARCHAR AS flow_part")
+        else:
+            merged_select.append(f'c."{c}"')
+    ssh_only = ", ".join(f's."{c}"' if c != "flow_part" else "NULL::VARCHAR" for c in cols)
+    plain = ", ".join(f'"{c}"' for c in cols)
+    sql = f"""
+    WITH conn AS (SELECT * FROM flow_in WHERE flow_part = 'conn'),
+         ssh AS (SELECT * FROM flow_in WHERE flow_part = 'ssh'
+                 QUALIFY row_number() OVER (PARTITION BY flow_uid ORDER BY src_file, src_line) = 1),
+         merged AS (
+            SELECT {", ".join(merged_select)} FROM conn c LEFT JOIN ssh s ON c.flow_uid = s.flow_uid
+            UNION ALL
+            SELECT {ssh_only} FROM ssh s WHERE NOT EXISTS
+                (SELECT 1 FROM conn c WHERE c.flow_uid = s.flow_uid)
+            UNION ALL
+            SELECT {plain} FROM flow_in WHERE flow_part IS NULL
+         ),
+         marked AS (
+            SELECT * REPLACE (
+              CASE WHEN is_ssh IS NOT NULL THEN is_ssh
+                   WHEN src_format IN ({aware}) THEN false
+                   WHEN dst_port IN ({ports}) AND coalesce(proto, 'tcp') = 'tcp' THEN true
+                   ELSE false END AS is_ssh,
+              CASE WHEN is_ssh IS NULL AND src_format NOT IN ({aware})
+                        AND dst_port IN ({ports}) THEN 'port'
+                   ELSE ssh_evidence END AS ssh_evidence,
+              EXISTS (SELECT 1 FROM nets n WHERE {_IN_RANGE.format(p="src_ip")}) AS src_internal,
+              EXISTS (SELECT 1 FROM nets n WHERE {_IN_RANGE.format(p="dst_ip")}) AS dst_internal
+            ) FROM merged
+         )
+    SELECT * FROM marked ORDER BY start_us NULLS LAST, src_file, src_line
+    """
+    try:
+        result = con.sql(sql).to_arrow_table()
+    finally:
+        con.unregister("flow_in")
+        con.unregister("nets")
+    return conform("flow", result)
+
+
+#: Executables that use an agent when they run (DESIGN §5 agent_env_foreign_socket).
+AGENT_CLIENTS = frozenset({"ssh", "scp", "sftp", "ssh-add", "git", "rsync"})
+
+
+def _process(process: pa.Table) -> pa.Table:
+    """Literal ssh destinations become addresses; the agent socket an exec would use."""
+    if process.num_rows == 0:
+        return process
+
+    def literal(v: str | None) -> str | None:
+        ip = parse_ip(v)
+        return str(ip) if ip is not None else None
+
+    dest = _map_distinct(process.column("ssh_dest_host"), literal)
+    client = _map_distinct(
+        process.column("exe"),
+        lambda e: (e or "").rsplit("/", 1)[-1] in AGENT_CLIENTS,
+        pa.bool_(),
+    )
+    platforms = process.column("platform").to_pylist()
+    ident = process.column("identity_agent").to_pylist()
+    sock = process.column("auth_sock").to_pylist()
+    agent_path = []
+    for ia, au, pl in zip(ident, sock, platforms, strict=True):
+        if ia is not None and ia.lower() == "none":
+            agent_path.append(None)  # IdentityAgent none: no agent at all
+        elif ia is not None and ia != "SSH_AUTH_SOCK":
+            agent_path.append(normalise_path(ia, pl or "macos"))
+        else:
+            agent_path.append(normalise_path(au, pl or "macos"))
+    process = process.drop_columns([c for c in process.column_names if c.startswith("ssh_dest_ip")])
+    process = process.append_column("ssh_dest_ip", dest)
+    for name, values in (("agent_client", client), ("agent_path", pa.array(agent_path, pa.string()))):
+        process = process.set_column(process.column_names.index(name), name, values)
+    return conform("process", process)
+
+
+def _sockpaths(socket: pa.Table, process: pa.Table, settings: Settings) -> pa.Table:
+    """Every (host, socket path) seen, classified, with the user or uid its path names."""
+    seen: dict[tuple[str, str], str] = {}
+    if socket.num_rows:
+        for h, p, pl in zip(socket.column("host").to_pylist(), socket.column("socket_path").to_pylist(),
+                            socket.column("platform").to_pylist(), strict=True):
+            if h and p:
+                seen.setdefault((h, p), pl or "macos")
+    named: set[tuple[str, str]] = set()
+    if process.num_rows:
+        for h, p, pl in zip(process.column("host").to_pylist(),
+                            process.column("agent_path").to_pylist(),
+                            process.column("platform").to_pylist(), strict=True):
+            if h and p:
+                named.add((h, p))
+                seen.setdefault((h, p), pl or "macos")
+    kinds = {}
+    if socket.num_rows:
+        for h, p, k in zip(socket.column("host").to_pylist(), socket.column("socket_path").to_pylist(),
+                           socket.column("socket_kind").to_pylist(), strict=True):
+            if h and p and k:
+                kinds[(h, p)] = k
+    rows = []
+    for (h, p), pl in sorted(seen.items()):
+        c = classify(p, (h, p) in named, False, False, settings.extra_scope)
+        kind = kinds.get((h, p), c.kind)
+        if (h, p) in named and kind == "other":
+            kind = "agent"
+        rows.append({"host": h, "socket_path": p, "socket_kind": kind, "socket_scope": c.scope,
+                     "path_user": c.path_user, "path_uid": c.path_uid, "platform": pl})
+    if not rows:
+        return empty("sockpath")
+    return conform("sockpath", pa.Table.from_pylist(rows))
+
+
+def _sockets(socket: pa.Table, process: pa.Table, settings: Settings) -> pa.Table:
+    """Classify socket paths; paths named in env or argv and sockets bound by agents count."""
+    if socket.num_rows == 0:
+        return socket
+    named: set[str] = set()
+    for col in ("auth_sock", "identity_agent"):
+        if process.num_rows:
+            named.update(v for v in pc.unique(process.column(col)).to_pylist() if v)
+    bind = socket.filter(pc.equal(socket.column("action"), "bind"))
+    bound_agent: set[str] = set()
+    bound_mux: set[str] = set()
+    for path, exe in zip(
+        bind.column("socket_path").to_pylist(), bind.column("exe").to_pylist(), strict=True
+    ):
+        name = (exe or "").rsplit("/", 1)[-1]
+        if name in ("ssh-agent", "sshd", "sshd-session"):
+            bound_agent.add(path)
+        elif name == "ssh":
+            bound_mux.add(path)
+    paths = socket.column("socket_path")
+    platforms = socket.column("platform").to_pylist()
+    norm_paths = [
+        normalise_path(p, pl or "macos") for p, pl in zip(paths.to_pylist(), platforms, strict=True)
+    ]
+    classes = {
+        p: classify(p, p in named, p in bound_agent, p in bound_mux, settings.extra_scope)
+        for p in set(norm_paths)
+        if p is not None
+    }
+    kinds = [classes[p].kind if p else None for p in norm_paths]
+    scopes = [classes[p].scope if p else None for p in norm_paths]
+    infra = [
+        ((e or "").rsplit("/", 1)[-1] in AGENT_SERVERS) for e in socket.column("exe").to_pylist()
+    ]
+    for name, values, typ in (
+        ("socket_path", norm_paths, pa.string()),
+        ("socket_kind", kinds, pa.string()),
+        ("socket_scope", scopes, pa.string()),
+        ("agent_infra", infra, pa.bool_()),
+    ):
+        socket = socket.set_column(socket.column_names.index(name), name, pa.array(values, typ))
+    return socket
+
+
+def _users(tables: dict[str, pa.Table], con: duckdb.DuckDBPyConnection) -> pa.Table:
+    """uid ↔ name per host, learned from login sessions and the environment of own processes."""
+    con.register("session_in", tables["session"])
+    con.register("process_in", tables["process"])
+    try:
+        rows = con.sql(
+            """
+            SELECT host, uid, min(name) AS name, min(origin) AS origin FROM (
+              SELECT host, uid, "user" AS name, 'session' AS origin FROM session_in
+                WHERE uid IS NOT NULL AND "user" IS NOT NULL AND host IS NOT NULL
+              UNION ALL
+              SELECT host, euid AS uid, env_user AS name, 'env' AS origin FROM process_in
+                WHERE env_user IS NOT NULL AND euid IS NOT NULL AND euid <> 0
+                  AND ruid = euid AND (auid IS NULL OR auid = euid) AND host IS NOT NULL
+              UNION ALL
+              SELECT host, sudo_uid AS uid, sudo_user AS name, 'env' AS origin FROM process_in
+                WHERE sudo_user IS NOT NULL AND sudo_uid IS NOT NULL AND host IS NOT NULL
+            ) GROUP BY host, uid ORDER BY host, uid
+            """
+        ).to_arrow_table()
+    finally:
+        con.unregister("session_in")
+        con.unregister("process_in")
+    return conform("user", rows)
+
+
+def _parse_time(text: str, where: str) -> int:
+    value = dt.datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    if value.tzinfo is None:
+        raise ConfigError(f"{where}: time {text!r} has no zone; add Z or an offset")
+    return int(value.timestamp() * 1_000_000)
+
+
+def build_assets(settings: Settings) -> pa.Table:
+    """Host ↔ address validity intervals from ``--assets`` and ``[hosts.*] addresses``."""
+    rows: list[dict[str, object]] = []
+
+    def add(host: str, ip: str, vf: int | None, vt: int | None, origin: str, where: str) -> None:
+        try:
+            net = parse_network(ip)
+        except ValueError as exc:
+            raise ConfigError(f"{where}: {ip!r} is not an address or network") from exc
+        s_hi, s_lo, e_hi, e_lo = network_range(net)
+        name = settings.canonical_host(host)
+        if name is None:
+            raise ConfigError(f"{where}: empty host name")
+        rows.append(
+            {
+                "host": name,
+                "ip": str(net) if net.num_addresses > 1 else canonical_ip(ip.split("/")[0]),
+                "start_hi": s_hi,
+                "start_lo": s_lo,
+                "end_hi": e_hi,
+                "end_lo": e_lo,
+                "valid_from_us": vf,
+                "valid_to_us": vt,
+                "origin": origin,
+            }
+        )
+
+    for name, hc in sorted(settings.hosts.items()):
+        for ip in hc.addresses:
+            add(name, ip, None, None, "config", f'config [hosts."{name}"] addresses')
+    if settings.assets:
+        path = Path(settings.assets)
+        try:
+            text = path.read_text(encoding="utf-8-sig")
+        except OSError as exc:
+            raise ConfigError(f"{path}: cannot read the assets file: {exc.strerror}") from exc
+        reader = csv.DictReader(text.splitlines())
+        fields = {f.strip().lower() for f in reader.fieldnames or []}
+        if not ({"host", "hostname"} & fields) or "ip" not in fields:
+            raise ConfigError(
+                f"{path}:1: the assets CSV needs a header with 'host' (or 'hostname') and 'ip'"
+            )
+        for lineno, rec in enumerate(reader, 2):
+            rec = {k.strip().lower(): (v or "").strip() for k, v in rec.items() if k}
+            host = rec.get("host") or rec.get("hostname") or ""
+            where = f"{path}:{lineno}"
+            vf = _parse_time(rec["valid_from"], where) if rec.get("valid_from") else None
+            vt = _parse_time(rec["valid_to"], where) if rec.get("valid_to") else None
+            add(host, rec.get("ip", ""), vf, vt, "assets", where)
+    if not rows:
+        return empty("asset")
+    return conform("asset", pa.Table.from_pylist(rows))
+
+
+def _scope(tables: dict[str, pa.Table], settings: Settings) -> dict[str, pa.Table]:
+    """Apply ``--since``, ``--until`` and ``--only-host``."""
+    if settings.since_us is None and settings.until_us is None and not settings.only_host:
+        return tables
+    import fnmatch
+
+    out = dict(tables)
+    for name, tcol in (("process", "t_us"), ("socket", "t_us"), ("session", "t_us"),
+                       ("login", "t_us"), ("flow", "start_us"), ("dns", "t_us")):
+        t = out[name]
+        if t.num_rows == 0:
+            continue
+        mask = pa.array([True] * t.num_rows)
+        col = t.column(tcol)
+        if settings.since_us is not None:
+            mask = pc.and_(mask, pc.fill_null(pc.greater_equal(col, settings.since_us), False))
+        if settings.until_us is not None:
+            mask = pc.and_(mask, pc.fill_null(pc.less_equal(col, settings.until_us), False))
+        if settings.only_host and "host" in t.column_names:
+            hosts = t.column("host").to_pylist()
+            keep = [h is not None and fnmatch.fnmatchcase(h, settings.only_host) for h in hosts]
+            mask = pc.and_(mask, pa.array(keep))
+        out[name] = t.filter(mask)
+    return out

@@ -1,0 +1,130 @@
+"""The terminal rendering of a Report: incident table, accounting line, warnings."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+SEV_STYLE = {"critical": "bold red", "high": "red", "medium": "yellow", "low": "cyan"}
+
+
+def ts(us: int | None) -> str:
+    """ISO time in UTC, to the millisecond."""
+    if us is None:
+        return "-"
+    t = dt.datetime.fromtimestamp(us / 1_000_000, tz=dt.UTC)
+    return t.strftime("%Y-%m-%dT%H:%M:%S.") + f"{t.microsecond // 1000:03d}Z"
+
+
+def _user(u: dict[str, Any] | None, uid_key: str = "uid", name_key: str = "name") -> str:
+    if not u:
+        return "-"
+    name = u.get(name_key)
+    uid = u.get(uid_key)
+    if name and uid is not None:
+        return f"{name} ({uid})"
+    return name or (str(uid) if uid is not None else "-")
+
+
+def _cell(u: dict[str, Any] | None) -> Text:
+    return Text(_user(u))
+
+
+def render(report: dict[str, Any], console: Console, min_severity: int = 0) -> None:
+    """Print incidents, details of each chain, the accounting line and warnings."""
+    incidents = [i for i in report["incidents"] if i["severity_id"] >= min_severity]
+    if incidents:
+        table = Table(title=f"{len(incidents)} incident(s)", show_lines=False)
+        for col in ("severity", "score", "status", "rule", "host", "actor", "victim", "first seen"):
+            table.add_column(col)
+        for inc in incidents:
+            actor = inc.get("actor") or {}
+            table.add_row(
+                Text(inc["severity"], style=SEV_STYLE.get(inc["severity"], "")),
+                Text(str(inc["score"])),
+                Text(inc["status"]),
+                Text(inc["rule_id"]),
+                Text(inc["host"] or "-"),
+                _cell({"name": actor.get("auid_name") or actor.get("name"),
+                       "uid": actor.get("auid") if actor.get("auid") is not None
+                       else actor.get("uid")}),
+                _cell(inc.get("victim")),
+                Text(ts(inc["first_us"])),
+            )
+        console.print(table)
+        for inc in incidents:
+            if inc["severity_id"] >= 3:
+                render_chain(inc, console)
+    else:
+        console.print("No incidents.")
+    t = report["inputs"]["totals"]
+    console.print(
+        f"{t['read']} records read, {t['normalised']} normalised, {t['skipped_by_type']} "
+        f"skipped by type, {t['malformed']} malformed (see report)"
+        + (f", {t['unread']} unread" if t["unread"] else "")
+    )
+    for f in report["inputs"]["files"]:
+        bad = [i for i in f["issues"] if i["kind"] in ("malformed", "file", "unread")]
+        if bad:
+            first = bad[0]
+            loc = f["path"] + (f":{first['line']}" if first["line"] else "")
+            hint = f" ({first['hint']})" if first.get("hint") else ""
+            more = f" (+{f['issues_total'] - 1} more)" if f["issues_total"] > 1 else ""
+            console.print(Text("damaged input ", style="yellow") + Text(
+                f"{loc}: {first['message']}{hint}{more}"))
+    by_host: dict[str, list[str]] = {}
+    for w in report["coverage"]["warnings"]:
+        by_host.setdefault(w["host"], []).append(w["step"])
+    for host, steps in sorted(by_host.items()):
+        console.print(Text("warning ", style="yellow") + Text(
+            f"{host}: no telemetry for {', '.join(steps)}"))
+
+
+def render_chain(inc: dict[str, Any], console: Console) -> None:
+    """The evidence chain of one incident."""
+    actor = inc.get("actor") or {}
+    victim = inc.get("victim") or {}
+    sock = inc.get("socket") or {}
+    proc = inc.get("process") or {}
+    console.print()
+    console.print(Text(f"{inc['title']} ({inc['severity']}) incident {inc['uid'][:16]}",
+                       style="bold"))
+    if actor:
+        console.print(
+            f"  actor:  login user {actor.get('auid_name') or '?'} (auid {actor.get('auid')}), "
+            f"euid {actor.get('euid')}, audit session {actor.get('asid')}", highlight=False, markup=False)
+    if victim:
+        console.print(f"  victim: {victim.get('name') or '?'} (uid {victim.get('uid')}), "
+                      f"owner from {victim.get('owner_origin')}", highlight=False, markup=False)
+    if sock.get("path"):
+        src = (sock.get("connect") or {}).get("source")
+        where = f"  [{src['file']}:{src['line']}]" if src else ""
+        console.print(f"  socket: {sock['path']} (scope {sock.get('scope')}){where}",
+                      highlight=False, markup=False)
+    if proc.get("pid") is not None:
+        src = proc.get("exec_source")
+        where = f"  [{src['file']}:{src['line']}]" if src else ""
+        args = " ".join(proc.get("args") or []) or proc.get("exe")
+        console.print(f"  process: pid {proc['pid']} ({proc.get('exe')}): {args}{where}",
+                      highlight=False, markup=False)
+    for hop in inc["hops"]:
+        fl = hop.get("flow") or {}
+        if fl:
+            dt_s = "" if hop.get("dt_us") is None else f", {hop['dt_us'] / 1e6:+.3f}s from seed"
+            console.print(
+                f"  ssh:    {fl['src_ip']}:{fl['src_port']} -> {fl['dst_ip']}:{fl['dst_port']}"
+                f" ({fl.get('dst_host') or 'unknown host'}) at {ts(fl['start_us'])}, linked by "
+                f"{hop.get('link') or 'flow'}{dt_s}  [{fl['source']['file']}:{fl['source']['line']}]",
+                highlight=False, markup=False)
+        lg = hop.get("login") or {}
+        if lg:
+            console.print(
+                f"  login:  {lg['result']} for {lg['user']} on {lg['host']}: {lg['message']}  "
+                f"[{lg['source']['file']}:{lg['source']['line']}]", highlight=False, markup=False)
+        elif hop.get("login_status"):
+            console.print(f"  login:  {hop['login_status'].replace('_', ' ')} on the destination",
+                          highlight=False, markup=False)

@@ -1,0 +1,324 @@
+"""DuckDB schema and SQL for the eslogger reader (DESIGN §2, §3; FORMATS.md §2.1).
+
+Two stages:
+
+1. ``SELECT_LIST`` runs inside ``read_ndjson`` over the typed schema, so the exec environment and
+   arguments are reduced before anything becomes Arrow: only the nine environment entries DESIGN
+   §3 keeps leave DuckDB, and arguments leave in full (with secret-looking values replaced by
+   ``<redacted>``) only for ssh-family programs and argv that names an agent socket; other
+   programs keep ``argv[0]`` and the count.
+2. Per-table queries over the reduced rows (``{rows}``) normalise audit tokens (object or
+   8-integer array), pick the process the row is about, and classify executables.
+
+The ``event`` column is a map from the event's name to a struct holding the body fields of every
+event type the reader uses: its single key is the dispatch discriminator, and a body field that
+another event type spells with another JSON type becomes NULL rather than failing the line.
+"""
+
+from __future__ import annotations
+
+#: Event names (the single key of ``event``) the reader turns into rows, per table.
+PROCESS_EVENTS = ("exec", "fork", "exit")
+SOCKET_EVENTS = ("uipc_connect", "uipc_bind")
+SESSION_EVENTS = ("lw_session_login", "lw_session_logout", "login_login", "login_logout",
+                  "openssh_login", "openssh_logout", "su", "sudo")
+HANDLED = (*PROCESS_EVENTS, *SOCKET_EVENTS, *SESSION_EVENTS)
+#: Executables whose arguments are kept in full (and whose argv the ssh parser reads).
+SSH_CLIENTS = ("ssh", "scp", "sftp", "ssh-add", "ssh-keygen", "ssh-agent", "git", "rsync")
+#: Of those, the ones with a destination in their argv.
+SSH_DEST_PROGRAMS = frozenset({"ssh", "slogin", "scp", "sftp", "git", "rsync"})
+SSH_FAMILY = (*SSH_CLIENTS, "sshd", "sshd-session", "sshd-auth", "slogin")
+RELAYS = ("socat", "nc", "ncat", "netcat")
+#: Environment entries kept from an exec (DESIGN §3); everything else is dropped in DuckDB.
+ENV_KEEP = ("SSH_AUTH_SOCK", "SSH_CONNECTION", "SSH_CLIENT", "SUDO_USER", "SUDO_UID", "USER",
+            "LOGNAME", "HOME", "TMPDIR")
+REDACTED = "<redacted>"
+UNSET_IDS = (4294967295, -1)  # AU_DEFAUDITID and its signed spelling
+
+_FILE = "STRUCT(path VARCHAR, stat STRUCT(st_uid BIGINT, st_mode BIGINT))"
+_PROCESS = (
+    "STRUCT(audit_token JSON, parent_audit_token JSON, ppid BIGINT, session_id BIGINT, "
+    f"tty {_FILE}, executable {_FILE}, signing_id VARCHAR, team_id VARCHAR, "
+    "codesigning_flags BIGINT, is_platform_binary BOOLEAN, start_time VARCHAR)"
+)
+_BODY = (
+    "STRUCT("
+    f"target {_PROCESS}, args VARCHAR[], env VARCHAR[], cwd {_FILE}, "  # exec
+    f"child {_PROCESS}, "  # fork
+    "stat BIGINT, "  # exit
+    f"file {_FILE}, dir {_FILE}, filename VARCHAR, mode BIGINT, "  # uipc_connect, uipc_bind
+    "success BOOLEAN, result_type BIGINT, source_address VARCHAR, "  # openssh_*, login_*, lw_*
+    "username VARCHAR, uid BIGINT, to_uid BIGINT, to_username VARCHAR)"  # su, sudo
+)
+#: The explicit read_ndjson schema. Audit tokens stay JSON: they are objects or 8-integer arrays.
+COLUMNS = {
+    "schema_version": "BIGINT",
+    "time": "VARCHAR",
+    "event_type": "BIGINT",
+    "seq_num": "BIGINT",
+    "global_seq_num": "BIGINT",
+    "process": _PROCESS,
+    "event": f"MAP(VARCHAR, {_BODY})",
+}
+
+_TIME_RE = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$"
+# Arguments that name an agent socket keep the whole argv (DESIGN §3).
+_AGENT_ARG_RE = r"/agent\.|Listeners|\.ssh/agent/|(?i:identityagent)"
+_PW_OPT_RE = (r"(?is)^(--?[a-z0-9_.-]*(?:password|passwd|passphrase|secret|token|api[-_]?key)"
+              r"[a-z0-9_.-]*=).+$")
+_URL_PW_RE = r"(://[^/:@\s]*:)[^@\s]*@"
+_AUTH_RE = r"(?is)((?:proxy-)?authorization\s*:\s*).*$"
+
+
+def _sql_list(values: tuple[str, ...] | frozenset[str]) -> str:
+    return ", ".join(f"'{v}'" for v in sorted(values))
+
+
+def _time_us(expr: str) -> str:
+    """Epoch µs of an RFC 3339 time with a zone (truncated to µs), else NULL."""
+    return (f"CASE WHEN regexp_full_match({expr}, '{_TIME_RE}') "
+            f"THEN epoch_us(TRY_CAST({expr} AS TIMESTAMPTZ)) END")
+
+
+_B = "map_values(event)[1]"  # the event body (the map's single value)
+
+
+def _redact(arg: str, prev: str) -> str:
+    """A kept argument with secret-looking values replaced; ``prev`` is the argument before."""
+    generic = (
+        f"regexp_replace(regexp_replace(regexp_replace({arg}, '{_PW_OPT_RE}', '\\1{REDACTED}'), "
+        f"'{_URL_PW_RE}', '\\1{REDACTED}@', 'g'), '{_AUTH_RE}', '\\1{REDACTED}')"
+    )
+    return (
+        "CASE "
+        f"WHEN NOT is_ssh_client AND {prev} IN ('-p', '--password', '--passwd', '--pass') "
+        f"THEN '{REDACTED}' "
+        f"WHEN NOT is_ssh_client AND {prev} IN ('-u', '--user') AND contains({arg}, ':') "
+        f"THEN regexp_replace({arg}, ':.*$', ':{REDACTED}', 's') "
+        f"WHEN NOT is_ssh_client AND regexp_matches({arg}, '^-p.') THEN '-p{REDACTED}' "
+        f"ELSE {generic} END"
+    )
+
+
+_ENV_RE = "^(" + "|".join(ENV_KEEP) + ")="
+
+
+def _who(field: str) -> str:
+    """A field of the process a row is about: the new image (exec), the child (fork), else the
+    process that caused the event. Only for the event types the reader uses."""
+    return (f"CASE WHEN NOT handled THEN NULL WHEN ev = 'exec' THEN {_B}.target.{field} "
+            f"WHEN ev = 'fork' THEN {_B}.child.{field} ELSE process.{field} END")
+
+
+#: Stage 1: evaluated inside read_ndjson (lateral aliases refer to earlier items). Rows of event
+#: types the reader does not use keep only what accounting needs.
+SELECT_LIST = f"""
+    CASE WHEN cardinality(event) = 1 THEN map_keys(event)[1] END AS ev,
+    cardinality(event) AS n_keys,
+    CASE WHEN cardinality(event) <> 1 THEN map_keys(event) END AS bad_keys,
+    {_time_us("time")} AS t_us,
+    CASE WHEN t_us IS NULL THEN left(time, 64) END AS bad_time,
+    event_type, seq_num, global_seq_num,
+    coalesce(ev IN ({_sql_list(HANDLED)}), false) AS handled,
+    CASE WHEN ev IN ('exec', 'fork') THEN process.audit_token END AS caller_token,
+    {_who("audit_token")} AS w_token,
+    {_who("parent_audit_token")} AS w_parent_token,
+    {_who("ppid")} AS w_ppid,
+    {_who("session_id")} AS w_session_id,
+    {_who("tty.path")} AS w_tty,
+    {_who("executable.path")} AS w_exe,
+    {_who("signing_id")} AS w_signing_id,
+    {_who("team_id")} AS w_team_id,
+    {_who("codesigning_flags")} AS w_flags,
+    {_who("is_platform_binary")} AS w_platform_binary,
+    {_who("start_time")} AS w_start_time,
+    CASE WHEN ev = 'exit' THEN {_B}.stat END AS exit_stat,
+    CASE WHEN ev = 'exec' THEN {_B}.cwd.path END AS cwd,
+    CASE WHEN ev = 'uipc_connect' THEN {_B}.file END AS file,
+    CASE WHEN ev = 'uipc_bind' THEN {_B}.dir END AS dir,
+    CASE WHEN ev = 'uipc_bind' THEN {_B}.filename END AS filename,
+    CASE WHEN ev = 'uipc_bind' THEN {_B}.mode END AS mode,
+    CASE WHEN handled THEN {_B}.success END AS success,
+    CASE WHEN handled THEN {_B}.result_type END AS result_type,
+    CASE WHEN handled THEN {_B}.source_address END AS source_address,
+    CASE WHEN handled THEN {_B}.username END AS username,
+    CASE WHEN handled THEN {_B}.uid END AS uid,
+    CASE WHEN handled THEN {_B}.to_uid END AS to_uid,
+    CASE WHEN handled THEN {_B}.to_username END AS to_username,
+    CASE WHEN ev = 'exec'
+         THEN list_filter({_B}.env, lambda e: regexp_matches(e, '{_ENV_RE}')) END AS env_kept,
+    CASE WHEN ev = 'exec' THEN lower(regexp_extract({_B}.target.executable.path, '[^/]*$'))
+         END AS target_base,
+    target_base IN ({_sql_list(SSH_CLIENTS)}) AS is_ssh_client,
+    CASE WHEN ev = 'exec' THEN len({_B}.args) END AS argc,
+    CASE WHEN ev IS DISTINCT FROM 'exec' OR {_B}.args IS NULL THEN NULL
+         WHEN is_ssh_client OR coalesce(list_bool_or(list_transform({_B}.args,
+              lambda a: regexp_matches(a, '{_AGENT_ARG_RE}'))), false)
+         THEN list_transform({_B}.args, lambda a, i: {_redact("a", f"{_B}.args[i - 1]")})
+         ELSE {_B}.args[1:1] END AS args
+"""
+
+
+def tok(expr: str) -> str:
+    """An audit token (object or 8-array) as BIGINT[8]: auid euid egid ruid rgid pid asid pidv."""
+    fields = ("auid", "euid", "egid", "ruid", "rgid", "pid", "asid", "pidversion")
+    obj = ", ".join(f"'$.{f}'" for f in fields)
+    arr = ", ".join(f"'$[{i}]'" for i in range(8))
+    return (
+        f"CASE WHEN {expr} IS NULL THEN NULL "
+        f"WHEN starts_with({expr}, '[') THEN CASE WHEN json_array_length({expr}) = 8 "
+        f"THEN TRY_CAST(json_extract_string({expr}, [{arr}]) AS BIGINT[]) END "
+        f"ELSE TRY_CAST(json_extract_string({expr}, [{obj}]) AS BIGINT[]) END"
+    )
+
+
+def norm_path(expr: str) -> str:
+    """macOS path normalisation: ``//``→``/``, ``/tmp``, ``/var``, ``/etc`` under ``/private``."""
+    return (f"regexp_replace(regexp_replace({expr}, '/{{2,}}', '/', 'g'), "
+            "'^/(tmp|var|etc)(/|$)', '/private/\\1\\2')")
+
+
+def _unset(expr: str) -> str:
+    return f"CASE WHEN {expr} IN {UNSET_IDS} THEN NULL ELSE {expr} END"
+
+
+def _env(key: str) -> str:
+    return (f"nullif(substr(list_filter(env_kept, lambda e: starts_with(e, '{key}='))[1], "
+            f"{len(key) + 2}), '')")
+
+
+_BASE = "lower(regexp_extract(w_exe, '[^/]*$'))"
+_EXE = norm_path("w_exe")
+_CLASSES = f"""
+    CASE WHEN w_exe IS NULL THEN NULL
+         WHEN {_BASE} IN ({_sql_list(SSH_FAMILY)}) THEN 'ssh_family'
+         WHEN regexp_full_match({_BASE}, '(python|perl|ruby|php|lua|tclsh)[0-9.]*|node|osascript|pwsh')
+         THEN 'interpreter'
+         WHEN {_BASE} IN ({_sql_list(RELAYS)}) THEN 'relay'
+         ELSE 'other' END AS exe_class,
+    CASE WHEN w_exe IS NULL THEN NULL
+         WHEN regexp_matches({_EXE}, '^/private/(tmp|var/tmp)/|^/private/var/folders/[^/]+/[^/]+/T/')
+         THEN 'temp'
+         WHEN contains({_EXE}, '/Downloads/') THEN 'download'
+         WHEN regexp_matches({_EXE}, '^/(usr/bin|bin|sbin|usr/sbin|usr/libexec|System)/')
+         THEN 'system'
+         WHEN starts_with({_EXE}, '/Applications/') THEN 'app'
+         WHEN regexp_matches({_EXE}, '^/(opt/homebrew|usr/local/Cellar|usr/local/bin|nix/store|opt/local)/')
+         THEN 'package_manager'
+         WHEN starts_with({_EXE}, '/Users/') THEN 'user_writable'
+         ELSE 'other' END AS exe_location,
+    CASE WHEN w_platform_binary THEN 'platform'
+         WHEN nullif(w_team_id, '') IS NOT NULL THEN 'team'
+         WHEN w_signing_id IS NULL AND w_flags IS NULL THEN 'unknown'
+         WHEN nullif(w_signing_id, '') IS NULL OR (w_flags & 1) = 0 THEN 'unsigned'
+         WHEN (w_flags & 2) <> 0
+              OR regexp_full_match(w_signing_id, '.+-[0-9a-f]{{16}}') THEN 'adhoc'
+         ELSE 'unknown' END AS code_signature"""
+
+_ACTOR = f"""
+    wt[6] AS pid, wt[8] AS pidversion, wt[4] AS ruid, wt[2] AS euid,
+    {_unset("wt[1]")} AS auid,
+    CASE WHEN wt[1] IS NULL THEN NULL ELSE wt[1] NOT IN {UNSET_IDS} END AS auid_set,
+    {_unset("wt[7]")} AS asid,
+    w_exe AS exe, w_signing_id AS signing_id, w_team_id AS team_id,
+    w_platform_binary AS platform_binary, 'macos' AS platform, {_CLASSES}"""
+
+_TOKENS = f"""
+    SELECT *, {tok("w_token")} AS wt, {tok("w_parent_token")} AS wpt,
+           {tok("caller_token")} AS ct
+    FROM {{rows}} WHERE n_keys = 1 AND t_us IS NOT NULL AND ev IN ({{events}})"""
+
+PROCESS_SQL = f"""
+SELECT src_line, global_seq_num AS src_seq, t_us, ev AS action, {_ACTOR},
+    CASE WHEN ev = 'exec' THEN ct[8] END AS prev_pidversion,
+    CASE WHEN ev = 'fork' THEN ct[6] ELSE coalesce(wpt[6], w_ppid) END AS ppid,
+    CASE WHEN ev = 'fork' THEN ct[8] ELSE wpt[8] END AS parent_pidversion,
+    w_session_id AS session_id, w_tty AS tty,
+    args, argc, CASE WHEN ev = 'exec' THEN cwd END AS cwd,
+    {_env("SSH_AUTH_SOCK")} AS auth_sock_raw, {norm_path("auth_sock_raw")} AS auth_sock,
+    TRY_CAST({_env("SUDO_UID")} AS BIGINT) AS sudo_uid, {_env("SUDO_USER")} AS sudo_user,
+    {_env("USER")} AS env_user, {_env("LOGNAME")} AS env_logname, {_env("HOME")} AS env_home,
+    {_env("TMPDIR")} AS env_tmpdir, {_env("SSH_CONNECTION")} AS ssh_connection,
+    {_env("SSH_CLIENT")} AS ssh_client,
+    {_time_us("w_start_time")} AS start_t_us,
+    CASE WHEN ev = 'exit' AND (exit_stat & 127) = 0 THEN exit_stat >> 8 END AS exit_status
+FROM ({_TOKENS.replace("{events}", _sql_list(PROCESS_EVENTS))})
+ORDER BY src_line
+"""
+
+_RAW_SOCKET = """CASE WHEN ev = 'uipc_connect' THEN file.path
+         WHEN dir.path IS NULL OR filename IS NULL THEN NULL
+         WHEN ends_with(dir.path, '/') THEN dir.path || filename
+         ELSE dir.path || '/' || filename END"""
+SOCKET_SQL = f"""
+SELECT src_line, global_seq_num AS src_seq, t_us,
+    CASE ev WHEN 'uipc_connect' THEN 'connect' ELSE 'bind' END AS action, {_ACTOR},
+    {_RAW_SOCKET} AS socket_path_raw, {norm_path("socket_path_raw")} AS socket_path,
+    CASE WHEN ev = 'uipc_connect' THEN file.stat.st_uid END AS st_uid,
+    CASE WHEN ev = 'uipc_bind' THEN dir.stat.st_uid END AS dir_uid,
+    CASE WHEN ev = 'uipc_connect' THEN file.stat.st_mode ELSE mode END AS socket_mode
+FROM ({_TOKENS.replace("{events}", _sql_list(SOCKET_EVENTS))})
+ORDER BY src_line
+"""
+
+SESSION_SQL = f"""
+SELECT src_line, global_seq_num AS src_seq, t_us,
+    CASE WHEN starts_with(ev, 'lw_session_') THEN 'gui' WHEN starts_with(ev, 'login_') THEN 'login'
+         WHEN starts_with(ev, 'openssh_') THEN 'ssh_inbound' ELSE ev END AS kind,
+    CASE WHEN ends_with(ev, '_logout') THEN 'logout' ELSE 'login' END AS action,
+    CASE WHEN ev IN ('su', 'sudo') THEN to_uid ELSE uid END AS uid,
+    CASE WHEN ev IN ('su', 'sudo') THEN to_username ELSE username END AS "user",
+    -- lw_session_login is only emitted for a login that happened; logouts carry no outcome
+    coalesce(success, CASE WHEN ev = 'lw_session_login' THEN true END) AS success,
+    CASE WHEN starts_with(ev, 'openssh_') THEN nullif(source_address, '') END AS source_ip,
+    {_unset("wt[7]")} AS asid, wt[6] AS pid, wt[8] AS pidversion
+FROM ({_TOKENS.replace("{events}", _sql_list(SESSION_EVENTS))})
+ORDER BY src_line
+"""
+
+_METHODS = ("CASE result_type WHEN 3 THEN 'none' WHEN 4 THEN 'password' "
+            "WHEN 5 THEN 'keyboard-interactive' WHEN 6 THEN 'publickey' WHEN 7 THEN 'hostbased' "
+            "WHEN 8 THEN 'gssapi-with-mic' END")
+LOGIN_SQL = f"""
+SELECT src_line, global_seq_num AS src_seq, t_us, username AS "user",
+    nullif(source_address, '') AS src_ip,
+    regexp_extract(w_exe, '[^/]*$') AS program, {_METHODS} AS method,
+    CASE WHEN success OR (success IS NULL AND result_type = 2) THEN 'accepted'
+         WHEN result_type = 9 THEN 'invalid'
+         WHEN success IS NOT NULL OR result_type IS NOT NULL THEN 'failed' END AS result,
+    'eslogger' AS source, wt[6] AS pid
+FROM ({_TOKENS.replace("{events}", "'openssh_login'")})
+ORDER BY src_line
+"""
+
+SPAN_SQL = """
+SELECT regexp_extract(w_exe, '[^/]*$') AS program, min(t_us) AS first_t_us,
+    max(t_us) AS last_t_us, count(*) AS records, count(*) AS sshd_records
+FROM {rows} WHERE n_keys = 1 AND t_us IS NOT NULL AND ev IN ('openssh_login', 'openssh_logout')
+GROUP BY ALL ORDER BY program NULLS LAST
+"""
+
+#: Drops, from sequence numbers in file order: per-event-type holes within a run of the global
+#: counter, global holes, and restarts (the global counter not increasing).
+SEQ_SQL = """
+WITH g AS (
+    SELECT src_line, ev, seq_num, global_seq_num,
+           lag(global_seq_num IGNORE NULLS) OVER (ORDER BY src_line) AS prev_g
+    FROM {rows} WHERE n_keys = 1
+), s AS (
+    SELECT *, CASE WHEN global_seq_num <= prev_g THEN 1 ELSE 0 END AS restart,
+           sum(CASE WHEN global_seq_num <= prev_g THEN 1 ELSE 0 END)
+               OVER (ORDER BY src_line ROWS UNBOUNDED PRECEDING) AS segment
+    FROM g
+), t AS (
+    SELECT *, lag(seq_num) OVER (PARTITION BY segment, ev ORDER BY src_line) AS prev_s
+    FROM s WHERE seq_num IS NOT NULL
+)
+SELECT ev, sum(CASE WHEN seq_num > prev_s + 1 THEN seq_num - prev_s - 1 ELSE 0 END) AS gaps,
+       sum(CASE WHEN global_seq_num > prev_g + 1 THEN global_seq_num - prev_g - 1 ELSE 0 END)
+           AS global_gaps,
+       sum(restart) AS restarts
+FROM (SELECT * FROM t UNION ALL BY NAME
+      SELECT * FROM s WHERE seq_num IS NULL)
+GROUP BY ev ORDER BY ev
+"""

@@ -1,0 +1,399 @@
+"""Shared framing for readers: gzip, heads for sniffing, the newline probe, and line readers.
+
+Two ways to read JSON lines (DESIGN §2):
+
+* the **fast path**: DuckDB ``read_ndjson`` with the reader's explicit schema and ``WITH
+  ORDINALITY``, used when the newline probe finds no line over ``max_line_bytes``, no blank line
+  and no CR, so ordinality equals the line number;
+* the **slow path**: Python frames the file line by line (exact line numbers), reports long,
+  undecodable and non-JSON lines as issues, and hands the good lines to the same ``read_ndjson``
+  schema through a temporary file. It is used for files the probe flags, and for files whose fast
+  read produced all-NULL rows (DuckDB's sign of a malformed line).
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import mmap
+import tempfile
+import zlib
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pyarrow as pa
+
+from agenttrail.model import FileAccount, Issue
+
+if TYPE_CHECKING:
+    import duckdb
+
+GZIP_MAGIC = b"\x1f\x8b"
+HEAD_BYTES = 64 * 1024
+PROBE_WINDOW = 512 * 1024
+EXCERPT = 120
+
+
+@dataclass
+class ReadContext:
+    """Everything a reader may know about the file it reads and the run.
+
+    Attributes:
+        path: the plain (decompressed) file to read.
+        rel: the file's name in reports: relative to the common input root.
+        con: the DuckDB connection readers run their SQL on.
+        host: the host given by ``--host-from-path`` or ``--host`` (None if neither applies).
+        host_origin: ``path`` or ``option`` (or None).
+        tz: zone name for zone-less times (``--tz`` or the host's configured zone), or None (UTC).
+        year: ``--year`` for RFC 3164 lines, or None.
+        anchor_us: the year anchor for RFC 3164 lines (``--collected-at`` or the file's mtime).
+        anchor_given: whether ``anchor_us`` came from ``--collected-at``.
+        max_line_bytes: longer lines are reported and skipped without being read whole.
+        max_consecutive_malformed: a file is abandoned after this many malformed lines in a row.
+    """
+
+    path: Path
+    rel: str
+    con: duckdb.DuckDBPyConnection
+    host: str | None = None
+    host_origin: str | None = None
+    tz: str | None = None
+    year: int | None = None
+    anchor_us: int | None = None
+    anchor_given: bool = False
+    max_line_bytes: int = 1 << 20
+    max_consecutive_malformed: int = 1000
+    tmpdir: Path = field(default_factory=lambda: Path(tempfile.gettempdir()))
+
+
+def excerpt(data: bytes | str) -> str:
+    """A short printable excerpt of a record for an issue message."""
+    if isinstance(data, bytes):
+        data = data[: EXCERPT * 4].decode("utf-8", errors="replace")
+    data = data.replace("\r", "\\r").replace("\n", "\\n")
+    return data if len(data) <= EXCERPT else data[: EXCERPT - 1] + "…"
+
+
+def is_gzip(path: Path) -> bool:
+    """Whether the file starts with the gzip magic (extensions are not trusted)."""
+    with path.open("rb") as f:
+        return f.read(2) == GZIP_MAGIC
+
+
+def gunzip_to(path: Path, dest_dir: Path, max_ratio: int = 1000) -> tuple[Path, str | None]:
+    """Decompress ``path`` into ``dest_dir``; stop at ``max_ratio`` x the compressed size.
+
+    Returns the plain file and an error text when the stream is damaged or the ratio limit was hit
+    (what was decompressed before that is kept).
+    """
+    limit = max(path.stat().st_size, 1) * max_ratio
+    out = dest_dir / (path.name + ".plain")
+    error = None
+    written = 0
+    with gzip.open(path, "rb") as src, out.open("wb") as dst:
+        try:
+            while chunk := src.read(1 << 20):
+                written += len(chunk)
+                if written > limit:
+                    error = f"decompressed size passed {max_ratio}x the compressed size; stopped"
+                    dst.write(chunk[: len(chunk) - (written - limit)])
+                    break
+                dst.write(chunk)
+        except (OSError, EOFError, zlib.error) as exc:
+            error = f"gzip stream damaged: {exc}"
+    return out, error
+
+
+def read_head(path: Path, n: int = HEAD_BYTES) -> bytes:
+    """The first ``n`` bytes of a file, decompressed when it is gzip."""
+    try:
+        if is_gzip(path):
+            with gzip.open(path, "rb") as f:
+                try:
+                    return f.read(n)
+                except (OSError, EOFError, zlib.error):
+                    return b""
+        with path.open("rb") as f:
+            return f.read(n)
+    except OSError:
+        return b""
+
+
+def head_lines(head: bytes, n: int = 20) -> list[str]:
+    """The first ``n`` complete non-empty lines of a head, as text (BOM stripped)."""
+    if head.startswith(b"\xef\xbb\xbf"):
+        head = head[3:]
+    parts = head.split(b"\n")
+    if len(head) >= HEAD_BYTES and len(parts) > 1:
+        parts = parts[:-1]  # the last one may be cut
+    lines = [p.rstrip(b"\r").decode("utf-8", errors="replace") for p in parts]
+    return [ln for ln in lines if ln.strip()][:n]
+
+
+@dataclass
+class LineProbe:
+    """What the newline probe found in a file."""
+
+    lines: int = 0
+    long_lines: list[tuple[int, int, int]] = field(default_factory=list)  # (line, offset, length)
+    blank_lines: int = 0
+    has_cr: bool = False
+    has_bom: bool = False
+    final_newline: bool = True
+
+    @property
+    def clean(self) -> bool:
+        """Whether the fast path's ordinality equals line numbers."""
+        return not (self.long_lines or self.blank_lines or self.has_cr or self.has_bom)
+
+
+def probe_lines(path: Path, max_line_bytes: int) -> LineProbe:
+    """Count lines and find long or blank ones with ``mmap`` in 512 KiB windows."""
+    probe = LineProbe()
+    size = path.stat().st_size
+    if size == 0:
+        probe.final_newline = True
+        return probe
+    with path.open("rb") as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as mm:
+        probe.has_bom = mm[:3] == b"\xef\xbb\xbf"
+        start = 0
+        line = 0
+        while start < size:
+            nl = mm.find(b"\n", start)
+            end = size if nl < 0 else nl
+            line += 1
+            length = end - start
+            if length > max_line_bytes:
+                probe.long_lines.append((line, start, length))
+            elif length == 0 or (length <= 2 and mm[start:end].strip() == b""):
+                probe.blank_lines += 1
+            elif mm[end - 1 : end] == b"\r":
+                probe.has_cr = True
+            if nl < 0:
+                probe.final_newline = False
+                break
+            start = nl + 1
+        probe.lines = line
+    return probe
+
+
+def iter_lines(path: Path, max_line_bytes: int) -> Iterator[tuple[int, bytes | None, int]]:
+    """Yield ``(line_number, raw_line_without_eol, length)``; ``None`` for a line over the limit.
+
+    A long line is skipped without being held in memory whole.
+    """
+    with path.open("rb") as f:
+        line = 0
+        while True:
+            chunk = f.readline(max_line_bytes + 1)
+            if not chunk:
+                return
+            line += 1
+            if len(chunk) > max_line_bytes and not chunk.endswith(b"\n"):
+                length = len(chunk)
+                while True:  # drain the rest of the long line
+                    more = f.readline(PROBE_WINDOW)
+                    length += len(more)
+                    if not more or more.endswith(b"\n"):
+                        break
+                yield line, None, length
+                continue
+            yield line, chunk.rstrip(b"\n").rstrip(b"\r"), len(chunk)
+
+
+def long_line_issue(rel: str, line: int, length: int, limit: int) -> Issue:
+    """The issue for a line over ``max_line_bytes``."""
+    return Issue(
+        rel,
+        line,
+        "malformed",
+        f"line of {length} bytes is longer than the limit of {limit} bytes; skipped",
+        hint="raise --max-line-bytes if such lines are expected",
+    )
+
+
+def read_ndjson(
+    ctx: ReadContext,
+    columns: dict[str, str],
+    account: FileAccount,
+    probe: LineProbe | None = None,
+    select: str | None = None,
+) -> pa.Table:
+    """Read JSON lines with an explicit DuckDB schema; add ``src_line``.
+
+    Accounts ``read``, ``meta`` (blank lines) and ``malformed``; the caller accounts the rest.
+    A JSON value that is not an object counts as malformed.
+
+    ``select``, when given, is a SQL select list over the schema's columns that DuckDB evaluates
+    before anything becomes Arrow (so values that must not leave the parser, such as an exec
+    environment, are reduced at parse time); the result then has the select list's columns and
+    ``src_line`` instead of the schema's columns.
+    """
+    if probe is None:
+        probe = probe_lines(ctx.path, ctx.max_line_bytes)
+    if probe.lines == 0:
+        return _empty(columns, select)
+    if probe.clean:
+        table = _duck_ndjson(ctx, ctx.path, columns, select)
+        if table.num_rows == probe.lines and not _has_null_rows(table, columns):
+            account.read += probe.lines
+            return _drop_all_null(table)
+    return _drop_all_null(_slow_ndjson(ctx, columns, account, select))
+
+
+_ALL_NULL = "__all_null"  # with a select list: whether every schema column was NULL
+
+
+def _duck_ndjson(
+    ctx: ReadContext, path: Path, columns: dict[str, str], select: str | None = None
+) -> pa.Table:
+    cols = ", ".join(f"{_ident(k)}: '{v}'" for k, v in columns.items())
+    names = ", ".join(_ident(k) for k in columns)
+    src = (
+        f"read_ndjson(?, columns={{{cols}}}, format='newline_delimited', "
+        "ignore_errors=true, maximum_object_size=?) WITH ORDINALITY AS j("
+        f"{names}, src_line)"
+    )
+    if select is None:
+        sql = f"SELECT * FROM {src}"
+    else:
+        all_null = " AND ".join(f"{_ident(k)} IS NULL" for k in columns)
+        sql = f"SELECT {select}, src_line, ({all_null}) AS {_ALL_NULL} FROM {src}"
+    size = max(ctx.max_line_bytes + 16, 1 << 20)
+    return ctx.con.sql(sql, params=[str(path), size]).to_arrow_table()
+
+
+def _drop_all_null(table: pa.Table) -> pa.Table:
+    if _ALL_NULL in table.column_names:
+        return table.drop_columns([_ALL_NULL])
+    return table
+
+
+def _ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _has_null_rows(table: pa.Table, columns: dict[str, str]) -> bool:
+    import pyarrow.compute as pc
+
+    if table.num_rows == 0:
+        return False
+    if _ALL_NULL in table.column_names:
+        return bool(pc.any(table.column(_ALL_NULL)).as_py())
+    mask = None
+    for name in columns:
+        valid = pc.is_valid(table.column(name))
+        mask = valid if mask is None else pc.or_(mask, valid)
+    return mask is not None and not pc.all(mask).as_py()
+
+
+def _empty(columns: dict[str, str], select: str | None = None) -> pa.Table:
+    import duckdb
+
+    cols = ", ".join(f'NULL::{v} AS "{k}"' for k, v in columns.items())
+    sql = f"SELECT {cols}, NULL::BIGINT AS src_line LIMIT 0"
+    if select is not None:
+        sql = f"SELECT {select}, src_line FROM ({sql})"
+    return duckdb.sql(sql).to_arrow_table()
+
+
+def _slow_ndjson(
+    ctx: ReadContext, columns: dict[str, str], account: FileAccount, select: str | None = None
+) -> pa.Table:
+    good = tempfile.NamedTemporaryFile(  # noqa: SIM115 - closed below
+        "wb", suffix=".jsonl", dir=ctx.tmpdir, delete=False
+    )
+    line_numbers: list[int] = []
+    consecutive = 0
+    try:
+        for line, raw, length in iter_lines(ctx.path, ctx.max_line_bytes):
+            account.read += 1
+            if consecutive >= ctx.max_consecutive_malformed:
+                account.unread += 1
+                continue
+            if raw is None:
+                account.malformed += 1
+                account.issues.append(long_line_issue(ctx.rel, line, length, ctx.max_line_bytes))
+                consecutive += 1
+                continue
+            if line == 1 and raw.startswith(b"\xef\xbb\xbf"):
+                raw = raw[3:]
+            if not raw.strip():
+                account.meta += 1
+                continue
+            try:
+                obj = json.loads(raw)
+            except (ValueError, UnicodeDecodeError) as exc:
+                msg = str(exc) if isinstance(exc, UnicodeDecodeError) else f"not JSON: {exc}"
+                if raw.count(b"{") > raw.count(b"}") and length == len(raw):
+                    msg = "truncated JSON record (no closing brace, no newline)"
+                elif raw.count(b"{") > raw.count(b"}"):
+                    msg = f"truncated or corrupt JSON record: {exc}"
+                account.malformed += 1
+                account.issues.append(Issue(ctx.rel, line, "malformed", msg, excerpt(raw)))
+                consecutive += 1
+                continue
+            if not isinstance(obj, dict):
+                account.malformed += 1
+                account.issues.append(
+                    Issue(ctx.rel, line, "malformed", "JSON value is not an object", excerpt(raw))
+                )
+                consecutive += 1
+                continue
+            consecutive = 0
+            good.write(raw.strip() + b"\n")
+            line_numbers.append(line)
+        if consecutive >= ctx.max_consecutive_malformed and account.unread:
+            account.issues.append(
+                Issue(
+                    ctx.rel,
+                    None,
+                    "unread",
+                    f"abandoned after {ctx.max_consecutive_malformed} malformed lines in a row; "
+                    f"{account.unread} lines not read",
+                    hint="check that the file is in the format it was taken for",
+                )
+            )
+        good.close()
+        if not line_numbers:
+            return _empty(columns, select)
+        table = _duck_ndjson(ctx, Path(good.name), columns, select)
+    finally:
+        good.close()
+        Path(good.name).unlink(missing_ok=True)
+    if table.num_rows != len(line_numbers):  # pragma: no cover - a DuckDB framing disagreement
+        raise RuntimeError(
+            f"{ctx.rel}: DuckDB read {table.num_rows} records where {len(line_numbers)} were framed"
+        )
+    idx = table.column_names.index("src_line")
+    return table.set_column(idx, "src_line", pa.array(line_numbers, pa.int64()))
+
+
+def read_text_lines(ctx: ReadContext, account: FileAccount) -> pa.Table:
+    """Frame a text file into ``(src_line, text)``; long lines become issues, blanks are meta.
+
+    Bytes that are not UTF-8 are decoded as Latin-1 for that line (log files mix encodings) and the
+    line is kept. ``read`` and ``meta`` are accounted here.
+    """
+    numbers: list[int] = []
+    texts: list[str] = []
+    for line, raw, length in iter_lines(ctx.path, ctx.max_line_bytes):
+        account.read += 1
+        if raw is None:
+            account.malformed += 1
+            account.issues.append(long_line_issue(ctx.rel, line, length, ctx.max_line_bytes))
+            continue
+        if line == 1 and raw.startswith(b"\xef\xbb\xbf"):
+            raw = raw[3:]
+        if not raw.strip():
+            account.meta += 1
+            continue
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            text = raw.decode("latin-1")
+        numbers.append(line)
+        texts.append(text.replace("\x00", "\\x00"))
+    return pa.table({"src_line": pa.array(numbers, pa.int64()), "text": pa.array(texts, pa.string())})

@@ -1,0 +1,355 @@
+"""sshd records in syslog text files (auth.log, secure, messages; RFC 3164, RFC 3339, RFC 5424).
+
+Example input (FORMATS §4.1, §4.3)::
+
+    Dec 10 09:32:20 LabSZ sshd[24680]: Accepted password for fztu from 119.137.62.142 port 49116 ssh2
+    2023-11-14T00:20:42.738197+01:00 myserver sshd-session[1112652]: Connection closed by ...
+    <38>1 2022-01-19T14:23:55+00:00 OPNsense.localdomain sshd 44255 - [meta sequenceId="1"] ...
+
+Output: one ``login`` row per sshd line that matches a message template of
+:mod:`agenttrail.readers._sshd_messages`, and one ``source_span`` row per (host, program) covering
+every usable line of the file, whatever its program (DESIGN §5 login coverage).
+
+Accounting: ``#`` lines (fail2ban annotations) and blank lines are ``meta``; lines of other
+programs are ``skipped_by_type['other_program']``; sshd lines are ``sshd_pam`` (PAM and logind
+chatter), ``sshd_partial`` (``Postponed``/``Partial``), ``sshd_unmatched`` or normalised. A line
+with no recognisable envelope, no timestamp (the journal short form ``srv sshd[1]: msg``: it cannot
+be placed in time, so it is malformed with a hint rather than a row with a NULL time) or an
+impossible date is malformed. ``message repeated N times`` makes one row and adds N-1 to
+``duplicates``.
+
+Time (DESIGN §3): RFC 3164 lines have no year and no zone. The zone is ``ctx.tz`` (UTC when none:
+``time_inferred``); ambiguous or skipped wall times at a DST change take ``fold=0`` and are marked
+``time_inferred`` too. The year is walked backwards from the anchor (``ctx.anchor_us``, else the
+file's mtime): the last line takes the anchor's year, or the year before when its month is later
+than the anchor's; going backwards, each time an earlier line's month is greater than the next
+line's, the year steps back. ``ctx.year`` instead fixes the first line's year and rolls forward.
+Out-of-order tolerance: a month change where the clock goes back by less than a day (a line relayed
+late across a month or year boundary) is not a year boundary. All RFC 3164 lines are
+``year_inferred``.
+
+Host (DESIGN §3): the envelope host, lower case, ``localhost`` counting as none; else ``ctx.host``
+(``host_inferred``); rows still without a host keep NULL and the file gets one warning.
+
+References: RFC 3164, RFC 5424, openssh-portable ``auth.c``/``packet.c``/``session.c``;
+rsyslog ``RSYSLOG_FileFormat``.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import pyarrow as pa
+
+from agenttrail.model import FileAccount, Issue, ReadResult
+from agenttrail.readers import _syslog as sl
+from agenttrail.readers._io import ReadContext, excerpt, head_lines, read_text_lines
+from agenttrail.readers._sshd_messages import messages_sql
+
+if TYPE_CHECKING:
+    import duckdb
+
+NAME = "sshd_syslog"
+NEEDS_HOST = False
+SOURCE = "syslog"
+
+#: Accounting kind of each skipped line status.
+SKIPPED = ("other_program", "sshd_pam", "sshd_partial", "sshd_unmatched")
+_SNIFF_LINES = 5
+_DAY_S = 86_400
+_CUM_DAYS = "[0, 31, 59, 90, 120, 151, 181, 212, 243, 273, 304, 334]"  # days before each month
+_NOTIME_HINT = "export with `journalctl -o short-iso` (or `-o json`) so every line keeps its time"
+_HOST_HINT = "give --host-from-path TEMPLATE (e.g. '{host}/auth.log') or --host NAME"
+
+
+def sniff(head: bytes) -> bool:
+    """Whether most of the first non-comment lines have a syslog envelope (any program)."""
+    try:
+        lines = [ln for ln in head_lines(head, 200) if not ln.lstrip().startswith("#")]
+        lines = lines[:_SNIFF_LINES]
+        hits = sum(sl.envelope_of(ln) is not None for ln in lines)
+        return bool(lines) and hits * 5 >= len(lines) * 3
+    except Exception:  # "not mine" is never an error (STYLE §3)
+        return False
+
+
+def read(ctx: ReadContext) -> ReadResult:
+    """Read one syslog file into ``login`` and ``source_span`` rows with exact accounting."""
+    account = FileAccount(path=ctx.rel, format=NAME)
+    result = ReadResult(account)
+    lines = read_text_lines(ctx, account)
+    tz, tz_default = _zone(ctx, account)
+    names = {k: f"_sshd_{k}_{uuid.uuid4().hex[:12]}" for k in ("lines", "env", "msg", "rec", "all")}
+    con = ctx.con
+    con.register(names["lines"], lines)
+    offsets: list[str] = []
+    try:
+        con.execute(f"CREATE TEMP TABLE {names['env']} AS {sl.envelope_sql(names['lines'])}")
+        con.execute(
+            f"CREATE TEMP TABLE {names['msg']} AS "
+            + messages_sql(f"(SELECT * FROM {names['env']} WHERE is_sshd)")
+        )
+        con.execute(f"CREATE TEMP TABLE {names['rec']} AS {_time_sql(ctx, names['env'], tz)}")
+        offsets = _zone_offsets(con, names["rec"], tz)
+        status = _status_sql(ctx, names, tz_default, offsets)
+        con.execute(f"CREATE TEMP TABLE {names['all']} AS {status}")
+        con.execute(f"DROP TABLE {names['env']}")
+        _account(ctx, account, names)
+        result.add("login", con.sql(_login_sql(ctx, names)).to_arrow_table())
+        result.add("source_span", con.sql(_span_sql(names["all"])).to_arrow_table())
+    finally:
+        con.unregister(names["lines"])
+        for view in offsets:
+            con.unregister(view)
+        for key in ("env", "msg", "rec", "all"):
+            con.execute(f"DROP TABLE IF EXISTS {names[key]}")
+    return result
+
+
+def _zone(ctx: ReadContext, account: FileAccount) -> tuple[ZoneInfo, bool]:
+    """The zone for RFC 3164 lines and whether it is a default."""
+    if not ctx.tz:
+        return sl.zone(None), True
+    try:
+        return ZoneInfo(ctx.tz), False
+    except (ZoneInfoNotFoundError, ValueError):
+        account.issues.append(
+            Issue(ctx.rel, None, "warning", f"unknown time zone {ctx.tz!r}; RFC 3164 times read "
+                  "as UTC and marked inferred", hint="use an IANA zone name such as Europe/Berlin")
+        )
+        return sl.zone(None), True
+
+
+def _anchor(ctx: ReadContext) -> int:
+    if ctx.anchor_us is not None:
+        return ctx.anchor_us
+    return ctx.path.stat().st_mtime_ns // 1000
+
+
+def _time_sql(ctx: ReadContext, env: str, tz: ZoneInfo) -> str:
+    """Envelope rows with ``wall_us`` (local wall clock as if UTC), ``off_us`` for explicit
+    offsets and ``year`` for RFC 3164 lines (the year walk, vectorised with window functions)."""
+    if ctx.year is not None:
+        year = f"{int(ctx.year)} + SUM(step) OVER (ORDER BY src_line ROWS UNBOUNDED PRECEDING) - step"
+    else:
+        a_year, a_month = sl.local_year_month(_anchor(ctx), tz)
+        year = (
+            f"{a_year} - CASE WHEN first_value(mon_n) OVER (ORDER BY src_line DESC) > {a_month} "
+            "THEN 1 ELSE 0 END - SUM(step) OVER (ORDER BY src_line DESC ROWS UNBOUNDED PRECEDING)"
+        )
+    months = "[" + ", ".join(f"'{m}'" for m in sl.MONTHS) + "]"
+    return f"""
+    WITH b AS (
+        SELECT src_line, list_position({months}, mon) AS mon_n, day,
+            ({_CUM_DAYS}[list_position({months}, mon)] + day) * {_DAY_S}
+                + CAST(substr(hms, 1, 2) AS BIGINT) * 3600 + CAST(substr(hms, 4, 2) AS BIGINT) * 60
+                + CAST(substr(hms, 7, 2) AS BIGINT) AS pos
+        FROM {env} WHERE env = 'rfc3164'),
+    s AS (SELECT *, lead(mon_n) OVER w AS next_mon, lead(pos) OVER w AS next_pos
+          FROM b WINDOW w AS (ORDER BY src_line)),
+    st AS (
+        SELECT src_line, mon_n, CASE
+            WHEN next_mon < mon_n AND pos - next_pos > {_DAY_S} THEN 1
+            WHEN next_mon > mon_n AND next_pos - pos > 364 * {_DAY_S} THEN -1
+            ELSE 0 END AS step
+        FROM s),
+    y AS (SELECT src_line, mon_n, {year} AS year FROM st),
+    t AS (
+        SELECT e.* EXCLUDE (msg), y.year, y.mon_n,
+            CASE WHEN e.env = 'rfc3164' THEN try_strptime(
+                    printf('%04d-%02d-%02d %s', y.year, y.mon_n, e.day, e.hms), '%Y-%m-%d %H:%M:%S')
+                 ELSE try_strptime(e.date || ' ' || e.hms, '%Y-%m-%d %H:%M:%S') END AS wall,
+            CASE WHEN e.frac IS NULL THEN 0
+                 ELSE CAST(rpad(substr(e.frac, 2, 6), 6, '0') AS BIGINT) END AS frac_us,
+            CASE WHEN e.tz IS NULL THEN NULL WHEN upper(e.tz) = 'Z' THEN 0
+                 ELSE (CASE WHEN starts_with(e.tz, '-') THEN -1 ELSE 1 END)
+                      * (CAST(substr(e.tz, 2, 2) AS BIGINT) * 3600
+                         + CAST(right(e.tz, 2) AS BIGINT) * 60) * 1000000 END AS off_us
+        FROM {env} e LEFT JOIN y USING (src_line))
+    SELECT * EXCLUDE (wall, frac_us), epoch_us(wall) + frac_us AS wall_us,
+        CAST(floor((epoch_us(wall) + frac_us) / 86400e6) AS BIGINT) AS wall_day,
+        CAST(floor((epoch_us(wall) + frac_us) / 60e6) AS BIGINT) AS wall_min
+    FROM t
+    """
+
+
+def _zone_offsets(con: duckdb.DuckDBPyConnection, rec: str, tz: ZoneInfo) -> list[str]:
+    """Register the zone's UTC offsets for the RFC 3164 wall days and minutes of ``rec``.
+
+    Per distinct local day; per distinct minute only on days with a DST transition. Returns the
+    names of the registered views (none for UTC).
+    """
+    if tz.key == "UTC":
+        return []
+    days = con.execute(
+        f"SELECT DISTINCT wall_day FROM {rec} WHERE env = 'rfc3164' AND wall_day IS NOT NULL"
+    ).fetchall()
+    day_off = sl.day_offsets((d for (d,) in days), tz)
+    changing = [d for d, off in day_off.items() if off is None]
+    minutes: list[int] = []
+    if changing:
+        day_list = ", ".join(str(d) for d in changing)
+        minutes = [m for (m,) in con.execute(
+            f"SELECT DISTINCT wall_min FROM {rec} WHERE env = 'rfc3164' "
+            f"AND wall_day IN ({day_list})").fetchall()]
+    min_off = sl.minute_offsets(minutes, tz)
+    suffix = uuid.uuid4().hex[:12]
+    views = [f"_sshd_dayoff_{suffix}", f"_sshd_minoff_{suffix}"]
+    con.register(views[0], pa.table({
+        "wall_day": pa.array(list(day_off), pa.int64()),
+        "day_off": pa.array(list(day_off.values()), pa.int64()),
+    }))
+    con.register(views[1], pa.table({
+        "wall_min": pa.array(list(min_off), pa.int64()),
+        "min_off": pa.array([o for o, _ in min_off.values()], pa.int64()),
+        "dst_flag": pa.array([f for _, f in min_off.values()], pa.bool_()),
+    }))
+    return views
+
+
+def _status_sql(ctx: ReadContext, names: dict[str, str], tz_default: bool,
+                offsets: list[str]) -> str:
+    """Every line with its UTC time, host, message fields and accounting ``status``."""
+    rec = names["rec"]
+    if offsets:
+        joins = (f"LEFT JOIN {offsets[0]} d USING (wall_day) "
+                 f"LEFT JOIN {offsets[1]} m USING (wall_min)")
+        local_off, dst = "COALESCE(m.min_off, d.day_off, 0)", "COALESCE(m.dst_flag, false)"
+    else:
+        joins, local_off, dst = "", "0", "false"
+    ctx_host = sl.lit(ctx.host.lower()) if ctx.host else "NULL"
+    statuses = {"pam": "sshd_pam", "partial": "sshd_partial", "unmatched": "sshd_unmatched"}
+    kind_status = " ".join(f"WHEN '{k}' THEN '{v}'" for k, v in statuses.items())
+    limit = int(ctx.max_consecutive_malformed)
+    return f"""
+    WITH r AS (
+        SELECT r.*, CASE WHEN env = 'rfc3164' THEN wall_us - {local_off}
+                         ELSE wall_us - off_us END AS t_us,
+            env = 'rfc3164' AS year_inferred,
+            CASE WHEN env = 'rfc3164' THEN {str(tz_default).lower()} OR {dst}
+                 ELSE false END AS time_inferred,
+            CASE WHEN env = 'rfc3164' THEN {dst} ELSE false END AS dst_flag,
+            CASE WHEN lower(host) = 'localhost' THEN NULL ELSE lower(host) END AS host_env
+        FROM {rec} r {joins}),
+    s AS (
+        SELECT r.* EXCLUDE (host), COALESCE(host_env, {ctx_host}) AS host,
+            CASE WHEN host_env IS NOT NULL THEN false
+                 WHEN {ctx_host} IS NOT NULL THEN true END AS host_inferred,
+            m.kind, m.repeats,
+            CASE WHEN env = 'comment' THEN 'meta'
+                 WHEN env IN ('none', 'notime') OR t_us IS NULL THEN 'malformed'
+                 WHEN NOT is_sshd THEN 'other_program'
+                 ELSE CASE m.kind {kind_status} ELSE 'normalised' END END AS status
+        FROM r LEFT JOIN {names['msg']} m USING (src_line)),
+    g AS (
+        SELECT src_line, SUM(CASE WHEN status = 'malformed' THEN 0 ELSE 1 END)
+            OVER (ORDER BY src_line ROWS UNBOUNDED PRECEDING) AS run_id, status
+        FROM s WHERE status <> 'meta'),
+    ab AS (
+        SELECT min(src_line) AS last_read FROM (
+            SELECT src_line, row_number() OVER (PARTITION BY run_id ORDER BY src_line) AS n
+            FROM g WHERE status = 'malformed') WHERE n >= {limit})
+    SELECT s.* EXCLUDE (status),
+        CASE WHEN s.src_line > ab.last_read THEN 'unread' ELSE s.status END AS status
+    FROM s, ab
+    """
+
+
+def _account(ctx: ReadContext, account: FileAccount, names: dict[str, str]) -> None:
+    """Counts, duplicates, malformed and host issues, and the file's host."""
+    con, rec, lines = ctx.con, names["all"], names["lines"]
+    for status, n in con.execute(f"SELECT status, count(*) FROM {rec} GROUP BY status").fetchall():
+        if status == "normalised":
+            account.normalised += n
+        elif status == "meta":
+            account.meta += n
+        elif status == "malformed":
+            account.malformed += n
+        elif status == "unread":
+            account.unread += n
+        else:
+            account.skip(status, n)
+    dup, dst, hostless, first_hostless = con.execute(f"""
+        SELECT COALESCE(SUM(repeats - 1) FILTER (status = 'normalised'), 0),
+               count(*) FILTER (dst_flag AND status NOT IN ('malformed', 'unread', 'meta')),
+               count(*) FILTER (host IS NULL AND status NOT IN ('malformed', 'unread', 'meta')),
+               min(src_line) FILTER (host IS NULL AND status NOT IN ('malformed', 'unread', 'meta'))
+        FROM {rec}""").fetchone() or (0, 0, 0, None)
+    account.duplicates += int(dup)
+    if dst:
+        account.details["dst_ambiguous_or_missing_times"] = int(dst)
+    for line, text, env, wall_us, year in con.execute(f"""
+            SELECT src_line, text, env, wall_us, year FROM {rec} JOIN {lines} USING (src_line)
+            WHERE status = 'malformed' ORDER BY src_line""").fetchall():
+        account.issues.append(_malformed(ctx.rel, line, text, env, wall_us, year))
+    if account.unread:
+        last = con.execute(f"SELECT min(src_line) - 1 FROM {rec} WHERE status = 'unread'").fetchone()
+        account.issues.append(Issue(
+            ctx.rel, last[0] if last else None, "unread",
+            f"abandoned after {ctx.max_consecutive_malformed} malformed lines in a row; "
+            f"{account.unread} lines not read", hint="check that the file is a syslog file"))
+    if hostless:
+        account.issues.append(Issue(
+            ctx.rel, first_hostless, "warning",
+            f"{hostless} records have no host (no host in the line, or 'localhost'); their "
+            "logins cannot be matched to a destination", hint=_HOST_HINT))
+    hosts = [h for (h,) in con.execute(
+        f"SELECT DISTINCT host FROM {rec} WHERE host IS NOT NULL "
+        "AND status NOT IN ('malformed', 'unread', 'meta') ORDER BY host").fetchall()]
+    if len(hosts) == 1:
+        account.host = hosts[0]
+    elif hosts:
+        account.details["hosts"] = hosts
+
+
+def _malformed(rel: str, line: int, text: str, env: str, wall_us: int | None,
+               year: int | None) -> Issue:
+    if env == "notime":
+        msg, hint = "syslog line without a timestamp (journal short form?)", _NOTIME_HINT
+    elif env == "none":
+        msg, hint = "no syslog envelope (timestamp, host, program[pid]:)", ""
+    elif env == "rfc3164" and year is not None and wall_us is None:
+        msg, hint = f"impossible date in inferred year {year}", "give --year or --collected-at"
+    else:
+        msg, hint = "impossible or missing timestamp", ""
+    return Issue(rel, line, "malformed", msg, excerpt(text), hint)
+
+
+def _login_sql(ctx: ReadContext, names: dict[str, str]) -> str:
+    """``login`` rows; server address propagated from ``Connection from ... on ...`` lines of the
+    same (host, client ip, client port), or of the same (host, pid, ip) for rows without a port."""
+    rec, msg = names["all"], names["msg"]
+    return f"""
+    WITH l AS (SELECT a.*, m.* EXCLUDE (src_line, kind, repeats)
+               FROM {rec} a JOIN {msg} m USING (src_line) WHERE a.status = 'normalised'),
+    c AS (SELECT host, src_ip, src_port, src_line, server_ip AS c_ip, server_port AS c_port
+          FROM l WHERE kind = 'connection' AND server_ip IS NOT NULL AND src_port IS NOT NULL),
+    p AS (SELECT host, pid, src_ip, src_line, server_ip AS p_ip, server_port AS p_port
+          FROM l WHERE kind = 'connection' AND server_ip IS NOT NULL AND pid IS NOT NULL)
+    SELECT l.t_us, l.host, l.host_inferred, l.user, l.src_ip, l.src_port,
+        COALESCE(l.server_ip, c.c_ip, CASE WHEN l.src_port IS NULL THEN p.p_ip END) AS server_ip,
+        COALESCE(l.server_port, c.c_port, CASE WHEN l.src_port IS NULL THEN p.p_port END)
+            AS server_port,
+        l.program, l.method, l.key_type, l.key_fp, l.result, l.pid, {sl.lit(SOURCE)} AS source,
+        l.message, l.time_inferred, l.year_inferred, {sl.lit(ctx.rel)} AS src_file, l.src_line,
+        l.seq AS src_seq, {sl.lit(NAME)} AS src_format
+    FROM l
+    ASOF LEFT JOIN c ON l.host IS NOT DISTINCT FROM c.host AND l.src_ip = c.src_ip
+        AND l.src_port = c.src_port AND l.src_line >= c.src_line
+    ASOF LEFT JOIN p ON l.host IS NOT DISTINCT FROM p.host AND l.pid = p.pid
+        AND l.src_ip = p.src_ip AND l.src_line >= p.src_line
+    ORDER BY l.src_line
+    """
+
+
+def _span_sql(rec: str) -> str:
+    """One ``source_span`` row per (host, program) over every usable line."""
+    return f"""
+    SELECT host, {sl.lit(SOURCE)} AS source, {sl.lit(NAME)} AS format, program,
+        min(t_us) AS first_t_us, max(t_us) AS last_t_us, count(*) AS records,
+        count(*) FILTER (is_sshd) AS sshd_records
+    FROM {rec} WHERE status NOT IN ('meta', 'malformed', 'unread')
+    GROUP BY host, program ORDER BY host NULLS LAST, program NULLS LAST
+    """

@@ -1,0 +1,333 @@
+"""The Report: one JSON-ready document every output renders from (DESIGN §7).
+
+It holds no wall-clock time, duration, machine fact or absolute temp path; every list is sorted
+by a documented key and dict keys are in a fixed order, so identical inputs give byte-identical
+JSON whatever the file order or thread count.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+from typing import Any
+
+import pyarrow as pa
+
+from agenttrail import __version__
+from agenttrail.config import Settings
+from agenttrail.detect import CATALOGUE
+from agenttrail.detect._meta import SEVERITY_NAME
+from agenttrail.incidents import Incident, Signal
+from agenttrail.model import FileAccount
+from agenttrail.outputs.ocsf import OCSF_VERSION, finding
+
+REPORT_VERSION = 1
+
+
+@dataclass
+class Evidence:
+    """Row lookups by ``row_id`` for the tables evidence is drawn from."""
+
+    process: dict[int, dict[str, Any]]
+    socket: dict[int, dict[str, Any]]
+    flow: dict[int, dict[str, Any]]
+    login: dict[int, dict[str, Any]]
+    users: dict[tuple[str | None, int], str]
+
+    @classmethod
+    def from_tables(cls, tables: dict[str, pa.Table], flows: pa.Table) -> Evidence:
+        """Index the normalised tables (flows: the enriched ones, with hosts)."""
+
+        def index(t: pa.Table) -> dict[int, dict[str, Any]]:
+            drop = [c for c in t.column_names if c in ("time", "start", "end", "end_time")]
+            return {r["row_id"]: r for r in t.drop_columns(drop).to_pylist()}
+
+        users = {(r["host"], r["uid"]): r["name"] for r in tables["user"].to_pylist()}
+        return cls(
+            process=index(tables["process"]),
+            socket=index(tables["socket"]),
+            flow=index(flows),
+            login=index(tables["login"]),
+            users=users,
+        )
+
+    def user_name(self, host: str | None, uid: int | None) -> str | None:
+        """Name of a uid on a host (root is always root)."""
+        if uid is None:
+            return None
+        if uid == 0:
+            return "root"
+        return self.users.get((host, uid))
+
+
+def _src(row: dict[str, Any] | None) -> dict[str, Any] | None:
+    if row is None:
+        return None
+    return {"file": row.get("src_file"), "line": row.get("src_line")}
+
+
+def _actor(sig: Signal, ev: Evidence) -> dict[str, Any]:
+    f = sig.fields
+    host = sig.host
+    auid = f.get("auid")
+    proc = ev.process.get(f.get("proc_row")) if f.get("proc_row") is not None else None
+    name = ev.user_name(host, auid)
+    if name is None and proc is not None:
+        name = proc.get("sudo_user") if proc.get("sudo_uid") == auid else None
+    return {
+        "kind": f.get("principal_kind"),
+        "uid": f.get("principal_uid"),
+        "name": ev.user_name(host, f.get("principal_uid")) if f.get("principal_uid") is not None
+        else name,
+        "auid": auid,
+        "auid_name": name,
+        "euid": f.get("euid"),
+        "asid": f.get("asid"),
+    }
+
+
+def _hop(sig: Signal, ev: Evidence) -> dict[str, Any]:
+    """One lateral hop of a chain: flow, link kind and Δt, and the login on the destination."""
+    fl = ev.flow.get(sig.flow_row) if sig.flow_row is not None else None
+    login = ev.login.get(sig.login_row) if sig.login_row is not None else None
+    return {
+        "rule_id": sig.rule_id,
+        "link": sig.link,
+        "join_key": "argv destination and process lifetime" if sig.link == "lineage"
+        else "host address and time window",
+        "dt_us": sig.dt_us,
+        "flow": None if fl is None else {
+            "start_us": fl["start_us"],
+            "src_ip": fl["src_ip"], "src_port": fl["src_port"],
+            "dst_ip": fl["dst_ip"], "dst_port": fl["dst_port"],
+            "dst_host": fl.get("dst_host"),
+            "flow_uid": fl.get("flow_uid"),
+            "source": _src(fl),
+        },
+        "login_status": sig.login_status,
+        "login": None if login is None else {
+            "t_us": login["t_us"],
+            "host": login["host"],
+            "user": login["user"],
+            "result": login["result"],
+            "method": login["method"],
+            "key_fp": login["key_fp"],
+            "src_ip": login["src_ip"], "src_port": login["src_port"],
+            "message": login["message"],
+            "join_key": "source ip and source port" if login["src_port"] is not None
+            else "source ip and time (no port in the record)",
+            "dt_us": None if fl is None else login["t_us"] - fl["start_us"],
+            "source": _src(login),
+        },
+    }
+
+
+def incident_doc(inc: Incident, ev: Evidence) -> dict[str, Any]:
+    """The incident as a report entry, with its evidence chain."""
+    seed = inc.seed
+    f = seed.fields
+    owner_uid = next((s.fields.get("owner_uid") for s in inc.signals
+                      if s.fields.get("owner_uid") is not None), None)
+    endpoint = next((s for s in inc.signals if s.fields.get("pid") is not None), None)
+    hops = [_hop(s, ev) for s in inc.signals
+            if s.rule_id in ("agent_hijack_lateral_ssh", "agent_hijack_external_ssh")]
+    standalone = [s for s in inc.signals if s.rule_id == "ssh_flow_without_login"
+                  and s.fields.get("seed") is None]
+    hops += [_hop(s, ev) for s in standalone]
+    proc_row = next((s.fields.get("proc_row") for s in inc.signals
+                     if s.fields.get("proc_row") is not None), None)
+    sock_row = next((s.fields.get("sock_row") for s in inc.signals
+                     if s.fields.get("sock_row") is not None), None)
+    proc = ev.process.get(proc_row) if proc_row is not None else None
+    sock = ev.socket.get(sock_row) if sock_row is not None else None
+    return {
+        "uid": inc.uid,
+        "title": CATALOGUE[_top_rule(inc)].title,
+        "rule_id": _top_rule(inc),
+        "severity_id": inc.severity_id,
+        "severity": SEVERITY_NAME[inc.severity_id],
+        "status": inc.status,
+        "score": inc.score,
+        "contributions": inc.contributions,
+        "host": inc.key[0],
+        "first_us": inc.first_us,
+        "last_us": max(s.t_us for s in inc.signals),
+        "actor": _actor(endpoint, ev) if endpoint else None,
+        "victim": None if owner_uid is None else {
+            "uid": owner_uid,
+            "name": ev.user_name(inc.key[0], owner_uid),
+            "owner_origin": next((s.fields.get("owner_origin") for s in inc.signals
+                                  if s.fields.get("owner_origin")), None),
+        },
+        "socket": None if not f.get("socket_path") and endpoint is None else {
+            "path": (endpoint or seed).fields.get("socket_path"),
+            "scope": (endpoint or seed).fields.get("socket_scope"),
+            "connect": None if sock is None else {"t_us": sock["t_us"], "source": _src(sock)},
+        },
+        "process": None if proc is None and endpoint is None else {
+            "pid": (endpoint or seed).fields.get("pid"),
+            "pidversion": (endpoint or seed).fields.get("pidversion"),
+            "exe": (endpoint or seed).fields.get("exe"),
+            "args": None if proc is None else proc.get("args"),
+            "auth_sock": None if proc is None else proc.get("auth_sock_raw"),
+            "exec_source": _src(proc),
+        },
+        "hops": hops,
+        "ambiguous": inc.ambiguous,
+        "signals": [signal_doc(s) for s in inc.signals],
+    }
+
+
+def _top_rule(inc: Incident) -> str:
+    order = ["agent_hijack_lateral_ssh", "agent_hijack_external_ssh", "agent_socket_cross_user",
+             "agent_env_foreign_socket", "ssh_flow_without_login", "agent_socket_owner_unknown"]
+    rules = {s.rule_id for s in inc.signals}
+    return next((r for r in order if r in rules), inc.seed.rule_id)
+
+
+_SIGNAL_FIELDS = (
+    "host", "pid", "pidversion", "exe", "euid", "auid", "asid", "principal_uid",
+    "principal_kind", "socket_path", "socket_scope", "owner_uid", "owner_origin",
+    "owner_conflict", "code_signature", "proc_row", "sock_row", "src_ip", "src_port", "dst_ip",
+    "dst_port", "dst_host", "flow_start_us", "reason", "seed",
+)
+
+
+def signal_doc(s: Signal) -> dict[str, Any]:
+    """A signal as saved in the report (enough to re-apply allowlists without the data)."""
+    return {
+        "rule_id": s.rule_id,
+        "severity_id": s.severity_id,
+        "status": s.status,
+        "t_us": s.t_us,
+        "key": list(s.key),
+        "flow_row": s.flow_row,
+        "login_row": s.login_row,
+        "login_status": s.login_status,
+        "link": s.link,
+        "dt_us": s.dt_us,
+        "repeats": s.repeats,
+        "fields": {k: s.fields.get(k) for k in _SIGNAL_FIELDS},
+    }
+
+
+def coverage_counts(
+    tables: dict[str, pa.Table], flow_eval: pa.Table, flows: pa.Table, settings: Settings
+) -> dict[str, Any]:
+    """Cheap per-host counts for the analytic's steps; warnings for missing steps (DESIGN §6)."""
+    endpoints: dict[str, dict[str, Any]] = defaultdict(dict)
+    proc = tables["process"]
+    sock = tables["socket"]
+    asset_hosts = set(tables["asset"].column("host").to_pylist())
+    for r in proc.select(["host", "action", "auth_sock", "env_user"]).to_pylist():
+        e = endpoints[r["host"]]
+        if r["action"] == "exec":
+            e["execs"] = e.get("execs", 0) + 1
+            if r["auth_sock"] is not None or r["env_user"] is not None:
+                e["execs_with_env"] = e.get("execs_with_env", 0) + 1
+    for r in sock.select(["host", "action", "st_uid", "socket_kind"]).to_pylist():
+        e = endpoints[r["host"]]
+        if r["action"] == "connect":
+            e["connects"] = e.get("connects", 0) + 1
+            if r["st_uid"] is not None:
+                e["connects_with_st_uid"] = e.get("connects_with_st_uid", 0) + 1
+            if r["socket_kind"] == "agent":
+                e["agent_connects"] = e.get("agent_connects", 0) + 1
+    for r in tables["session"].select(["host"]).to_pylist():
+        e = endpoints[r["host"]]
+        e["sessions"] = e.get("sessions", 0) + 1
+    for r in flows.select(["src_host", "is_ssh"]).to_pylist():
+        if r["src_host"] in endpoints and r["is_ssh"]:
+            e = endpoints[r["src_host"]]
+            e["ssh_flows"] = e.get("ssh_flows", 0) + 1
+    warnings: list[dict[str, str]] = []
+    out_endpoints = []
+    for host in sorted(h for h in endpoints if h is not None):
+        e = endpoints[host]
+        steps = {
+            "socket_access": "ok" if e.get("connects") else "missing",
+            "exec_env": "ok" if e.get("execs_with_env") else "missing",
+            "session_context": "ok" if e.get("sessions") else "missing",
+            "ip_mapping": "ok" if host in asset_hosts else "missing",
+            "ssh_flows": "ok" if e.get("ssh_flows") else "missing",
+        }
+        for step, status in steps.items():
+            if status == "missing":
+                warnings.append({"host": host, "step": step})
+        out_endpoints.append({"host": host, "counts": dict(sorted(e.items())), "steps": steps})
+    dests: dict[str, Counter[str]] = defaultdict(Counter)
+    skews: dict[str, int | None] = {}
+    host_of = {r["row_id"]: r["dst_host"] for r in flows.select(["row_id", "dst_host"]).to_pylist()}
+    for r in flow_eval.to_pylist():
+        h = host_of.get(r["flow_row"]) or "(unknown destination)"
+        key = r["status"] if r["status"] != "not_evaluable" else f"not_evaluable:{r['reason']}"
+        dests[h][key] += 1
+        if r["skew_us"] is not None:
+            skews[h] = r["skew_us"]
+    spans: dict[str, dict[str, Any]] = {}
+    for r in tables["source_span"].to_pylist():
+        s = spans.setdefault(r["host"], {"records": 0, "sshd_records": 0, "sources": set()})
+        s["records"] += r["records"] or 0
+        s["sshd_records"] += r["sshd_records"] or 0
+        s["sources"].add(r["source"])
+    out_dests = []
+    for host in sorted(set(dests) | {h for h in spans if h}):
+        sp = spans.get(host, {"records": 0, "sshd_records": 0, "sources": set()})
+        out_dests.append({
+            "host": host,
+            "flows": dict(sorted(dests.get(host, Counter()).items())),
+            "login_records": sp["records"],
+            "sshd_records": sp["sshd_records"],
+            "login_sources": sorted(sp["sources"]),
+            "skew_us": skews.get(host),
+            "dest_logins": "ok" if sp["sshd_records"] else "missing",
+        })
+        if not sp["sshd_records"] and host != "(unknown destination)":
+            warnings.append({"host": host, "step": "dest_logins"})
+    return {"endpoints": out_endpoints, "destinations": out_dests,
+            "warnings": sorted(warnings, key=lambda w: (w["host"], w["step"]))}
+
+
+def build_report(
+    *,
+    accounts: list[FileAccount],
+    incidents: list[Incident],
+    signals: list[Signal],
+    links: pa.Table,
+    coverage: dict[str, Any],
+    evidence: Evidence,
+    settings: Settings,
+    scope: dict[str, Any],
+) -> dict[str, Any]:
+    """Assemble the Report document."""
+    inc_docs = [incident_doc(i, evidence) for i in incidents]
+    totals = {
+        "files": len(accounts),
+        "read": sum(a.read for a in accounts),
+        "normalised": sum(a.normalised for a in accounts),
+        "skipped_by_type": sum(sum(a.skipped_by_type.values()) for a in accounts),
+        "meta": sum(a.meta for a in accounts),
+        "malformed": sum(a.malformed for a in accounts),
+        "unread": sum(a.unread for a in accounts),
+        "duplicates": sum(a.duplicates for a in accounts),
+    }
+    link_rows = sorted(
+        links.to_pylist(),
+        key=lambda r: (r["flow_row"], r["t_us"], r["rule_id"], r["link"], r["host"] or ""),
+    )
+    return {
+        "report_version": REPORT_VERSION,
+        "tool": {"name": "agenttrail", "version": __version__},
+        "ocsf_version": OCSF_VERSION,
+        "rules": {rid: {"version": m.version, "severity": m.severity}
+                  for rid, m in sorted(CATALOGUE.items())},
+        "config_hash": settings.config_hash(),
+        "parameters": settings.detection_params(),
+        "scope": scope,
+        "findings": [finding(d) for d in inc_docs],
+        "incidents": inc_docs,
+        "signals": [signal_doc(s) for s in signals],
+        "link_candidates": link_rows,
+        "coverage": coverage,
+        "inputs": {"totals": totals, "files": [a.to_dict() for a in accounts]},
+    }
