@@ -14,7 +14,8 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/agenttrail hunt demo/data --config demo/agenttrail.toml --assets demo/data/assets.csv -o demo-out --fail-on none
+	$(BIN)/agenttrail hunt demo/data --host-from-path 'macs/{host}/*' --assets demo/data/assets.csv \
+		--collected-at 2026-03-02T18:00:00Z -o demo-out --fail-on none
 
 lint: $(STAMP)
 	$(BIN)/ruff check agenttrail tests bench

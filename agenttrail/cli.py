@@ -149,7 +149,7 @@ def hunt(
     report = result.report
     if output is not None:
         write_outputs(result, output, sys.argv)
-    render(report, Console(highlight=False))
+    render(report, Console(highlight=False, width=None if sys.stdout.isatty() else 120))
     if output is not None:
         err.print(f"wrote {output}/findings.json, findings.jsonl, report.json, run.json")
     totals = report["inputs"]["totals"]

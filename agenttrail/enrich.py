@@ -221,10 +221,9 @@ def flow_attr(flow: Table, asset: Table) -> Table:
     j = f.left_join(src, f.row_id == src.row_id).select(
         f, src_host=src.host, src_ambiguous=(src.n_hosts > 1).fill_null(False)
     )
-    j = j.left_join(dst, j.row_id == dst.row_id).select(
+    return j.left_join(dst, j.row_id == dst.row_id).select(
         j, dst_host=dst.host, dst_ambiguous=(dst.n_hosts > 1).fill_null(False)
     )
-    return j
 
 
 def sock_ev(socket: Table, own: Table, ua: Table, procs: Table) -> Table:

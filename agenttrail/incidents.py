@@ -218,7 +218,7 @@ def _choose_links(
     ambiguous: list[dict[str, Any]] = []
     for flow_row, lst in by_flow.items():
         lst.sort(key=lambda sc: (sc[1]["link"] != "lineage", abs(sc[1]["dt_us"]),
-                                 -SEVERITY_RANK(sc[0]), sc[0].order()))
+                                 -_seed_rank(sc[0]), sc[0].order()))
         best_seed, best = lst[0]
         rivals = [
             sc for sc in lst[1:]
@@ -232,7 +232,7 @@ def _choose_links(
     return chosen, ambiguous
 
 
-def SEVERITY_RANK(s: Signal) -> int:  # noqa: N802 - reads as a constant table lookup
+def _seed_rank(s: Signal) -> int:
     """Prefer the seed rules that make chains (cross-user) over owner-unknown ones."""
     return 1 if s.rule_id in CHAIN_SEEDS else 0
 

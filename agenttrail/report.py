@@ -134,12 +134,10 @@ def incident_doc(inc: Incident, ev: Evidence) -> dict[str, Any]:
     standalone = [s for s in inc.signals if s.rule_id == "ssh_flow_without_login"
                   and s.fields.get("seed") is None]
     hops += [_hop(s, ev) for s in standalone]
-    proc_row = next((s.fields.get("proc_row") for s in inc.signals
-                     if s.fields.get("proc_row") is not None), None)
     sock_row = next((s.fields.get("sock_row") for s in inc.signals
                      if s.fields.get("sock_row") is not None), None)
-    proc = ev.process.get(proc_row) if proc_row is not None else None
     sock = ev.socket.get(sock_row) if sock_row is not None else None
+    processes = _processes(inc, ev)
     return {
         "uid": inc.uid,
         "title": CATALOGUE[_top_rule(inc)].title,
@@ -164,18 +162,36 @@ def incident_doc(inc: Incident, ev: Evidence) -> dict[str, Any]:
             "scope": (endpoint or seed).fields.get("socket_scope"),
             "connect": None if sock is None else {"t_us": sock["t_us"], "source": _src(sock)},
         },
-        "process": None if proc is None and endpoint is None else {
-            "pid": (endpoint or seed).fields.get("pid"),
-            "pidversion": (endpoint or seed).fields.get("pidversion"),
-            "exe": (endpoint or seed).fields.get("exe"),
-            "args": None if proc is None else proc.get("args"),
-            "auth_sock": None if proc is None else proc.get("auth_sock_raw"),
-            "exec_source": _src(proc),
-        },
+        "processes": processes,
         "hops": hops,
         "ambiguous": inc.ambiguous,
         "signals": [signal_doc(s) for s in inc.signals],
     }
+
+
+def _processes(inc: Incident, ev: Evidence) -> list[dict[str, Any]]:
+    """Each endpoint process of the incident, in order, with its exec record and socket connect."""
+    seen: dict[tuple[Any, Any], dict[str, Any]] = {}
+    for s in inc.signals:
+        f = s.fields
+        if f.get("pid") is None or s.rule_id not in (
+            "agent_socket_cross_user", "agent_env_foreign_socket", "agent_socket_owner_unknown"
+        ):
+            continue
+        key = (f.get("pid"), f.get("pidversion"))
+        p = seen.setdefault(key, {
+            "pid": f.get("pid"), "pidversion": f.get("pidversion"), "exe": f.get("exe"),
+            "args": None, "auth_sock": None, "exec_source": None, "connect_source": None,
+            "first_us": s.t_us,
+        })
+        if f.get("proc_row") is not None and p["exec_source"] is None:
+            row = ev.process.get(f["proc_row"])
+            if row is not None:
+                p.update(args=row.get("args"), auth_sock=row.get("auth_sock_raw"),
+                         exec_source=_src(row))
+        if f.get("sock_row") is not None and p["connect_source"] is None:
+            p["connect_source"] = _src(ev.socket.get(f["sock_row"]))
+    return sorted(seen.values(), key=lambda p: (p["first_us"], p["pid"], p["pidversion"] or 0))
 
 
 def _top_rule(inc: Incident) -> str:

@@ -9,8 +9,11 @@ fingerprints, line numbers) are read from MANIFEST.json and then verified in the
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
+import subprocess
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -18,6 +21,7 @@ from typing import Any
 import pytest
 
 from agenttrail.simulate import SCENARIOS, Manifest, check, simulate
+from agenttrail.simulate.world import World
 
 MAC_SHARED_IP = "10.10.1.35"
 ES_TIME = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z$")
@@ -78,6 +82,22 @@ def test_same_seed_gives_identical_bytes(full: tuple[Path, Manifest], tmp_path: 
     out, _ = full
     simulate(tmp_path / "again", seed=7, scenarios=list(reversed(SCENARIOS)))
     assert _contents(tmp_path / "again") == _contents(out)
+
+
+def test_bytes_do_not_depend_on_hash_randomisation(full: tuple[Path, Manifest],
+                                                   tmp_path: Path) -> None:
+    code = ("import sys; from pathlib import Path; from agenttrail.simulate import simulate; "
+            "simulate(Path(sys.argv[1]), seed=7)")
+    env = {**os.environ, "PYTHONHASHSEED": "12345"}
+    subprocess.run([sys.executable, "-c", code, str(tmp_path / "h")], check=True, env=env)
+    assert _contents(tmp_path / "h") == _contents(full[0])
+
+
+def test_pids_wrap_and_skip_live_ones() -> None:
+    mac = World(1).macs["mac-alice"]
+    mac.next_pid = 99997
+    mac.alive.update({100: mac.launchd, 101: mac.launchd})
+    assert [mac.alloc_pid() for _ in range(3)] == [99997, 99998, 102]
 
 
 def test_another_seed_gives_other_data(full: tuple[Path, Manifest], tmp_path: Path) -> None:

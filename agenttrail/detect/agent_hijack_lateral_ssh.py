@@ -76,8 +76,9 @@ def links(t: Tables, seeds: Table) -> Table:
     """Link candidates: seed key, flow row, link kind (lineage/time) and Δt in µs.
 
     A flow that another process acting for the socket's owner explains by lineage is not
-    linked to the seed by time, nor by lineage when that process's exec is nearer the flow start
-    (two ssh processes to the same server from the same Mac: each flow is its own process's).
+    linked to the seed by time; a flow that another process explains by lineage with its exec
+    nearer the flow start is not linked to the seed by lineage (two ssh processes to the same
+    server from the same Mac: each flow is its own process's).
     """
     w = t.settings.windows
     lin = lineage(t)
@@ -110,8 +111,9 @@ def links(t: Tables, seeds: Table) -> Table:
     bt, test = acts_for(bt, t.user_asid, "principal_uid", "asid", "owner_uid")
     not_seed = ~(((bt.o_pid == bt.pid) & (bt.o_pv == bt.pidversion))
                  | ((bt.o_ppid == bt.pid) & (bt.o_ppv == bt.pidversion)))
-    nearer = (bt.link == "time") | (bt.o_gap < bt.gap).fill_null(False)
-    explained = bt.filter(test & not_seed & nearer).select(
+    by_owner_process = (bt.link == "time") & test
+    by_nearer_process = (bt.link == "lineage") & (bt.o_gap < bt.gap).fill_null(False)
+    explained = bt.filter(not_seed & (by_owner_process | by_nearer_process)).select(
         x_host=bt.host, x_pid=bt.pid, x_pv=bt.pidversion, x_t=bt.t_us, x_rule=bt.rule_id,
         x_flow=bt.flow_row, x_link=bt.link,
     ).distinct()

@@ -38,7 +38,7 @@ META = Detection(
               "[windows] clock_tolerance"),
         Param("login_grace", 120, "how long after the flow start a record may appear (s)",
               "[windows] login_grace"),
-        Param("auth_min_pkts", 20, "packets above which a flow without hint is authenticated",
+        Param("auth_min_pkts", 46, "packets above which a flow without hint is authenticated",
               "[network] auth_min_pkts"),
         Param("auth_min_bytes", 4000, "bytes above which a flow without hint is authenticated",
               "[network] auth_min_bytes"),

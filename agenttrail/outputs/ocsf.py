@@ -48,9 +48,9 @@ def finding(inc: dict[str, Any]) -> dict[str, Any]:
     evidences: list[dict[str, Any]] = []
     actor = inc.get("actor") or {}
     victim = inc.get("victim") or {}
-    proc = inc.get("process") or {}
+    procs = inc.get("processes") or []
     sock = inc.get("socket") or {}
-    if proc.get("pid") is not None:
+    for proc in procs:
         evidences.append({
             "name": "process",
             "process": {
@@ -140,7 +140,7 @@ def finding(inc: dict[str, Any]) -> dict[str, Any]:
             "actor": actor,
             "victim": victim,
             "socket": sock,
-            "process": proc,
+            "processes": procs,
             "ambiguous": inc.get("ambiguous"),
         },
     }

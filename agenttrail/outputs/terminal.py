@@ -53,7 +53,7 @@ def render(report: dict[str, Any], console: Console, min_severity: int = 0) -> N
                        "uid": actor.get("auid") if actor.get("auid") is not None
                        else actor.get("uid")}),
                 _cell(inc.get("victim")),
-                Text(ts(inc["first_us"])),
+                Text(ts(inc["first_us"])[:19] + "Z"),
             )
         console.print(table)
         for inc in incidents:
@@ -89,7 +89,6 @@ def render_chain(inc: dict[str, Any], console: Console) -> None:
     actor = inc.get("actor") or {}
     victim = inc.get("victim") or {}
     sock = inc.get("socket") or {}
-    proc = inc.get("process") or {}
     console.print()
     console.print(Text(f"{inc['title']} ({inc['severity']}) incident {inc['uid'][:16]}",
                        style="bold"))
@@ -105,8 +104,8 @@ def render_chain(inc: dict[str, Any], console: Console) -> None:
         where = f"  [{src['file']}:{src['line']}]" if src else ""
         console.print(f"  socket: {sock['path']} (scope {sock.get('scope')}){where}",
                       highlight=False, markup=False)
-    if proc.get("pid") is not None:
-        src = proc.get("exec_source")
+    for proc in inc.get("processes", []):
+        src = proc.get("exec_source") or proc.get("connect_source")
         where = f"  [{src['file']}:{src['line']}]" if src else ""
         args = " ".join(proc.get("args") or []) or proc.get("exe")
         console.print(f"  process: pid {proc['pid']} ({proc.get('exe')}): {args}{where}",

@@ -80,7 +80,7 @@ def _time_us(expr: str) -> str:
             f"THEN epoch_us(TRY_CAST({expr} AS TIMESTAMPTZ)) END")
 
 
-_B = "map_values(event)[1]"  # the event body (the map's single value)
+_B = "b"  # the event body (the map's single value, named in PREPARE)
 
 
 def _redact(arg: str, prev: str) -> str:
@@ -103,35 +103,31 @@ def _redact(arg: str, prev: str) -> str:
 _ENV_RE = "^(" + "|".join(ENV_KEEP) + ")="
 
 
-def _who(field: str) -> str:
-    """A field of the process a row is about: the new image (exec), the child (fork), else the
-    process that caused the event. Only for the event types the reader uses."""
-    return (f"CASE WHEN NOT handled THEN NULL WHEN ev = 'exec' THEN {_B}.target.{field} "
-            f"WHEN ev = 'fork' THEN {_B}.child.{field} ELSE process.{field} END")
+#: Stage 1a: names for values the select list uses several times (evaluated in a subquery):
+#: the event name, its body, and the process the row is about: the new image (exec), the
+#: child (fork), else the process that caused the event (only for the event types used).
+PREPARE = f"""
+    CASE WHEN cardinality(event) = 1 THEN map_keys(event)[1] END AS ev,
+    map_values(event)[1] AS b,
+    coalesce(ev IN ({_sql_list(HANDLED)}), false) AS handled,
+    CASE WHEN NOT handled THEN NULL WHEN ev = 'exec' THEN (b).target WHEN ev = 'fork' THEN (b).child
+         ELSE process END AS w
+"""
 
-
-#: Stage 1: evaluated inside read_ndjson (lateral aliases refer to earlier items). Rows of event
+#: Stage 1b: evaluated inside read_ndjson (lateral aliases refer to earlier items). Rows of event
 #: types the reader does not use keep only what accounting needs.
 SELECT_LIST = f"""
-    CASE WHEN cardinality(event) = 1 THEN map_keys(event)[1] END AS ev,
+    ev, handled,
     cardinality(event) AS n_keys,
     CASE WHEN cardinality(event) <> 1 THEN map_keys(event) END AS bad_keys,
     {_time_us("time")} AS t_us,
     CASE WHEN t_us IS NULL THEN left(time, 64) END AS bad_time,
     event_type, seq_num, global_seq_num,
-    coalesce(ev IN ({_sql_list(HANDLED)}), false) AS handled,
     CASE WHEN ev IN ('exec', 'fork') THEN process.audit_token END AS caller_token,
-    {_who("audit_token")} AS w_token,
-    {_who("parent_audit_token")} AS w_parent_token,
-    {_who("ppid")} AS w_ppid,
-    {_who("session_id")} AS w_session_id,
-    {_who("tty.path")} AS w_tty,
-    {_who("executable.path")} AS w_exe,
-    {_who("signing_id")} AS w_signing_id,
-    {_who("team_id")} AS w_team_id,
-    {_who("codesigning_flags")} AS w_flags,
-    {_who("is_platform_binary")} AS w_platform_binary,
-    {_who("start_time")} AS w_start_time,
+    w.audit_token AS w_token, w.parent_audit_token AS w_parent_token, w.ppid AS w_ppid,
+    w.session_id AS w_session_id, w.tty.path AS w_tty, w.executable.path AS w_exe,
+    w.signing_id AS w_signing_id, w.team_id AS w_team_id, w.codesigning_flags AS w_flags,
+    w.is_platform_binary AS w_platform_binary, w.start_time AS w_start_time,
     CASE WHEN ev = 'exit' THEN {_B}.stat END AS exit_stat,
     CASE WHEN ev = 'exec' THEN {_B}.cwd.path END AS cwd,
     CASE WHEN ev = 'uipc_connect' THEN {_B}.file END AS file,
@@ -187,32 +183,38 @@ def _env(key: str) -> str:
             f"{len(key) + 2}), '')")
 
 
-_BASE = "lower(regexp_extract(w_exe, '[^/]*$'))"
-_EXE = norm_path("w_exe")
+def _prefixes(expr: str, prefixes: tuple[str, ...]) -> str:
+    return "(" + " OR ".join(f"starts_with({expr}, '{p}')" for p in prefixes) + ")"
+
+
+#: Where an executable lives (DESIGN §3 ``exe_location``), by path prefix of the normalised path.
+TEMP_DIRS = ("/private/tmp/", "/private/var/tmp/")
+SYSTEM_DIRS = ("/usr/bin/", "/bin/", "/sbin/", "/usr/sbin/", "/usr/libexec/", "/System/")
+PACKAGE_DIRS = ("/opt/homebrew/", "/usr/local/Cellar/", "/usr/local/bin/", "/nix/store/",
+                "/opt/local/")
+_INTERPRETER_RE = "(python|perl|ruby|php|lua|tclsh)[0-9.]*|node|osascript|pwsh"
 _CLASSES = f"""
     CASE WHEN w_exe IS NULL THEN NULL
-         WHEN {_BASE} IN ({_sql_list(SSH_FAMILY)}) THEN 'ssh_family'
-         WHEN regexp_full_match({_BASE}, '(python|perl|ruby|php|lua|tclsh)[0-9.]*|node|osascript|pwsh')
-         THEN 'interpreter'
-         WHEN {_BASE} IN ({_sql_list(RELAYS)}) THEN 'relay'
+         WHEN w_base IN ({_sql_list(SSH_FAMILY)}) THEN 'ssh_family'
+         WHEN regexp_full_match(w_base, '{_INTERPRETER_RE}') THEN 'interpreter'
+         WHEN w_base IN ({_sql_list(RELAYS)}) THEN 'relay'
          ELSE 'other' END AS exe_class,
     CASE WHEN w_exe IS NULL THEN NULL
-         WHEN regexp_matches({_EXE}, '^/private/(tmp|var/tmp)/|^/private/var/folders/[^/]+/[^/]+/T/')
-         THEN 'temp'
-         WHEN contains({_EXE}, '/Downloads/') THEN 'download'
-         WHEN regexp_matches({_EXE}, '^/(usr/bin|bin|sbin|usr/sbin|usr/libexec|System)/')
-         THEN 'system'
-         WHEN starts_with({_EXE}, '/Applications/') THEN 'app'
-         WHEN regexp_matches({_EXE}, '^/(opt/homebrew|usr/local/Cellar|usr/local/bin|nix/store|opt/local)/')
-         THEN 'package_manager'
-         WHEN starts_with({_EXE}, '/Users/') THEN 'user_writable'
+         WHEN {_prefixes("w_norm", TEMP_DIRS)}
+              OR (starts_with(w_norm, '/private/var/folders/')
+                  AND regexp_matches(w_norm, '^/private/var/folders/[^/]+/[^/]+/T/')) THEN 'temp'
+         WHEN contains(w_norm, '/Downloads/') THEN 'download'
+         WHEN {_prefixes("w_norm", SYSTEM_DIRS)} THEN 'system'
+         WHEN starts_with(w_norm, '/Applications/') THEN 'app'
+         WHEN {_prefixes("w_norm", PACKAGE_DIRS)} THEN 'package_manager'
+         WHEN starts_with(w_norm, '/Users/') THEN 'user_writable'
          ELSE 'other' END AS exe_location,
     CASE WHEN w_platform_binary THEN 'platform'
          WHEN nullif(w_team_id, '') IS NOT NULL THEN 'team'
          WHEN w_signing_id IS NULL AND w_flags IS NULL THEN 'unknown'
          WHEN nullif(w_signing_id, '') IS NULL OR (w_flags & 1) = 0 THEN 'unsigned'
-         WHEN (w_flags & 2) <> 0
-              OR regexp_full_match(w_signing_id, '.+-[0-9a-f]{{16}}') THEN 'adhoc'
+         WHEN (w_flags & 2) <> 0 OR regexp_full_match(w_signing_id, '.+-[0-9a-f]{{16}}')
+         THEN 'adhoc'
          ELSE 'unknown' END AS code_signature"""
 
 _ACTOR = f"""
@@ -225,7 +227,8 @@ _ACTOR = f"""
 
 _TOKENS = f"""
     SELECT *, {tok("w_token")} AS wt, {tok("w_parent_token")} AS wpt,
-           {tok("caller_token")} AS ct
+           {tok("caller_token")} AS ct, lower(regexp_extract(w_exe, '[^/]*$')) AS w_base,
+           {norm_path("w_exe")} AS w_norm
     FROM {{rows}} WHERE n_keys = 1 AND t_us IS NOT NULL AND ev IN ({{events}})"""
 
 PROCESS_SQL = f"""

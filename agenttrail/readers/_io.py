@@ -220,6 +220,7 @@ def read_ndjson(
     account: FileAccount,
     probe: LineProbe | None = None,
     select: str | None = None,
+    prepare: str | None = None,
 ) -> pa.Table:
     """Read JSON lines with an explicit DuckDB schema; add ``src_line``.
 
@@ -229,25 +230,30 @@ def read_ndjson(
     ``select``, when given, is a SQL select list over the schema's columns that DuckDB evaluates
     before anything becomes Arrow (so values that must not leave the parser, such as an exec
     environment, are reduced at parse time); the result then has the select list's columns and
-    ``src_line`` instead of the schema's columns.
+    ``src_line`` instead of the schema's columns. ``prepare``, an optional select list evaluated
+    before ``select`` (in a subquery), names values that ``select`` uses several times.
     """
     if probe is None:
         probe = probe_lines(ctx.path, ctx.max_line_bytes)
     if probe.lines == 0:
-        return _empty(columns, select)
+        return _empty(columns, select, prepare)
     if probe.clean:
-        table = _duck_ndjson(ctx, ctx.path, columns, select)
+        table = _duck_ndjson(ctx, ctx.path, columns, select, prepare)
         if table.num_rows == probe.lines and not _has_null_rows(table, columns):
             account.read += probe.lines
             return _drop_all_null(table)
-    return _drop_all_null(_slow_ndjson(ctx, columns, account, select))
+    return _drop_all_null(_slow_ndjson(ctx, columns, account, select, prepare))
 
 
 _ALL_NULL = "__all_null"  # with a select list: whether every schema column was NULL
 
 
 def _duck_ndjson(
-    ctx: ReadContext, path: Path, columns: dict[str, str], select: str | None = None
+    ctx: ReadContext,
+    path: Path,
+    columns: dict[str, str],
+    select: str | None = None,
+    prepare: str | None = None,
 ) -> pa.Table:
     cols = ", ".join(f"{_ident(k)}: '{v}'" for k, v in columns.items())
     names = ", ".join(_ident(k) for k in columns)
@@ -260,6 +266,8 @@ def _duck_ndjson(
         sql = f"SELECT * FROM {src}"
     else:
         all_null = " AND ".join(f"{_ident(k)} IS NULL" for k in columns)
+        if prepare is not None:
+            src = f"(SELECT *, {prepare} FROM {src})"
         sql = f"SELECT {select}, src_line, ({all_null}) AS {_ALL_NULL} FROM {src}"
     size = max(ctx.max_line_bytes + 16, 1 << 20)
     return ctx.con.sql(sql, params=[str(path), size]).to_arrow_table()
@@ -289,18 +297,26 @@ def _has_null_rows(table: pa.Table, columns: dict[str, str]) -> bool:
     return mask is not None and not pc.all(mask).as_py()
 
 
-def _empty(columns: dict[str, str], select: str | None = None) -> pa.Table:
+def _empty(
+    columns: dict[str, str], select: str | None = None, prepare: str | None = None
+) -> pa.Table:
     import duckdb
 
     cols = ", ".join(f'NULL::{v} AS "{k}"' for k, v in columns.items())
     sql = f"SELECT {cols}, NULL::BIGINT AS src_line LIMIT 0"
+    if prepare is not None:
+        sql = f"SELECT *, {prepare} FROM ({sql})"
     if select is not None:
         sql = f"SELECT {select}, src_line FROM ({sql})"
     return duckdb.sql(sql).to_arrow_table()
 
 
 def _slow_ndjson(
-    ctx: ReadContext, columns: dict[str, str], account: FileAccount, select: str | None = None
+    ctx: ReadContext,
+    columns: dict[str, str],
+    account: FileAccount,
+    select: str | None = None,
+    prepare: str | None = None,
 ) -> pa.Table:
     good = tempfile.NamedTemporaryFile(  # noqa: SIM115 - closed below
         "wb", suffix=".jsonl", dir=ctx.tmpdir, delete=False
@@ -358,8 +374,8 @@ def _slow_ndjson(
             )
         good.close()
         if not line_numbers:
-            return _empty(columns, select)
-        table = _duck_ndjson(ctx, Path(good.name), columns, select)
+            return _empty(columns, select, prepare)
+        table = _duck_ndjson(ctx, Path(good.name), columns, select, prepare)
     finally:
         good.close()
         Path(good.name).unlink(missing_ok=True)

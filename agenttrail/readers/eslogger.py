@@ -62,11 +62,13 @@ _HEAD_MARKERS = (
     re.compile(rb'"event_type"\s*:\s*\d'),
     re.compile(rb'"event"\s*:\s*\{\s*"[a-z_]+"\s*:'),
 )
+_DEST_PROGRAMS = ", ".join(f"'{p}'" for p in sorted(q.SSH_DEST_PROGRAMS))
 _SSH_RESULT_TYPE = pa.struct([
     ("ssh_dest_host", pa.string()), ("ssh_dest_user", pa.string()),
     ("ssh_dest_port", pa.int64()), ("jump", pa.string()), ("identity_agent", pa.string()),
     ("identity_agent_inferred", pa.bool_()),
 ])
+_SSH_COLUMNS = ", ".join(f"k.t.{f.name} AS {f.name}" for f in _SSH_RESULT_TYPE)
 
 
 def sniff(head: bytes) -> bool:
@@ -87,7 +89,7 @@ def read(ctx: ReadContext) -> ReadResult:
     ``source_span`` rows, accounting every line."""
     account = FileAccount(path=ctx.rel, format=NAME, host=ctx.host)
     result = ReadResult(account)
-    rows = read_ndjson(ctx, q.COLUMNS, account, select=q.SELECT_LIST)
+    rows = read_ndjson(ctx, q.COLUMNS, account, select=q.SELECT_LIST, prepare=q.PREPARE)
     name = f"_eslogger_rows_{id(rows):x}"
     ctx.con.register(name, rows)
     try:
@@ -103,10 +105,7 @@ def read(ctx: ReadContext) -> ReadResult:
     finally:
         ctx.con.unregister(name)
     if spans.num_rows:
-        n = spans.num_rows
-        spans = spans.append_column("host", pa.repeat(pa.scalar(ctx.host, pa.string()), n))
-        spans = spans.append_column("source", pa.repeat(pa.scalar(NAME, pa.string()), n))
-        result.add("source_span", spans.append_column("format", pa.repeat(pa.scalar(NAME, pa.string()), n)))
+        result.add("source_span", _with_constants(spans, host=ctx.host, source=NAME, format=NAME))
     account.unknown_keys, account.details["unknown_keys_lines"] = keys.inventory(
         ctx.path, ctx.max_line_bytes
     )
@@ -179,34 +178,33 @@ def _sequence_details(ctx: ReadContext, name: str, account: FileAccount) -> None
 def _with_ssh_targets(ctx: ReadContext, process: pa.Table) -> pa.Table:
     """Add the argv parser's destination and agent columns, parsing each distinct argv once."""
     name = f"_eslogger_proc_{id(process):x}"
+    base = "lower(regexp_extract(exe, '[^/]*$'))"
+    wanted = f"action = 'exec' AND len(args) > 0 AND {base} IN ({_DEST_PROGRAMS})"
     ctx.con.register(name, process)
     try:
         distinct = ctx.con.sql(f"""
-            SELECT DISTINCT args, env_home, coalesce(env_user, env_logname) AS env_name,
-                   lower(regexp_extract(exe, '[^/]*$')) AS base
-            FROM {name}
-            WHERE action = 'exec' AND len(args) > 0
-              AND lower(regexp_extract(exe, '[^/]*$')) IN ({q._sql_list(q.SSH_DEST_PROGRAMS)})
+            SELECT DISTINCT args, env_home, coalesce(env_user, env_logname), {base}
+            FROM {name} WHERE {wanted}
         """).fetchall()
-        parsed = [_ssh_target(args, home, user, base) for args, home, user, base in distinct]
-        keys_tbl = pa.table({
+        if not distinct:
+            return process  # the columns are added as NULL when the rows are conformed
+        parsed = pa.table({
             "k_args": pa.array([d[0] for d in distinct], pa.list_(pa.string())),
             "k_home": pa.array([d[1] for d in distinct], pa.string()),
-            "k_name": pa.array([d[2] for d in distinct], pa.string()),
-            "t": pa.array(parsed, _SSH_RESULT_TYPE),
+            "k_user": pa.array([d[2] for d in distinct], pa.string()),
+            "k_base": pa.array([d[3] for d in distinct], pa.string()),
+            "t": pa.array([_ssh_target(*d) for d in distinct], _SSH_RESULT_TYPE),
         })
-        kname = f"_eslogger_ssh_{id(keys_tbl):x}"
-        ctx.con.register(kname, keys_tbl)
+        kname = f"_eslogger_ssh_{id(parsed):x}"
+        ctx.con.register(kname, parsed)
         try:
             return ctx.con.sql(f"""
-                SELECT p.*, k.t.ssh_dest_host, k.t.ssh_dest_user, k.t.ssh_dest_port, k.t.jump,
-                       k.t.identity_agent, k.t.identity_agent_inferred
+                SELECT p.*, {_SSH_COLUMNS}
                 FROM {name} p LEFT JOIN {kname} k
-                  ON p.action = 'exec' AND p.args = k.k_args
+                  ON CASE WHEN {wanted} THEN p.args END = k.k_args
                  AND p.env_home IS NOT DISTINCT FROM k.k_home
-                 AND coalesce(p.env_user, p.env_logname) IS NOT DISTINCT FROM k.k_name
-                 AND lower(regexp_extract(p.exe, '[^/]*$')) IN
-                     ({q._sql_list(q.SSH_DEST_PROGRAMS)})
+                 AND coalesce(p.env_user, p.env_logname) IS NOT DISTINCT FROM k.k_user
+                 AND {base} = k.k_base
                 ORDER BY p.src_line
             """).to_arrow_table()
         finally:
@@ -218,6 +216,7 @@ def _with_ssh_targets(ctx: ReadContext, process: pa.Table) -> pa.Table:
 def _ssh_target(
     args: list[str], home: str | None, user: str | None, base: str
 ) -> dict[str, object]:
+    """The parser's answer for one distinct (argv, HOME, user, program)."""
     target = parse_ssh_argv([base, *args[1:]], home, user)
     agent = target.identity_agent
     if agent is not None and agent.startswith("/"):
@@ -239,16 +238,15 @@ def _mac_path(path: str) -> str:
 
 
 def _with_source(ctx: ReadContext, table: pa.Table) -> pa.Table:
-    """Drop helper columns; add host and the source reference."""
-    n = table.num_rows
-    table = table.drop_columns([c for c in ("env_kept",) if c in table.column_names])
+    """Add the host and the source reference to every row."""
     inferred = (ctx.host_origin == "option") if ctx.host is not None else None
-    extra = {
-        "host": pa.repeat(pa.scalar(ctx.host, pa.string()), n),
-        "host_inferred": pa.repeat(pa.scalar(inferred, pa.bool_()), n),
-        "src_file": pa.repeat(pa.scalar(ctx.rel, pa.string()), n),
-        "src_format": pa.repeat(pa.scalar(NAME, pa.string()), n),
-    }
-    for col, values in extra.items():
-        table = table.append_column(col, values)
+    return _with_constants(
+        table, host=ctx.host, host_inferred=inferred, src_file=ctx.rel, src_format=NAME
+    )
+
+
+def _with_constants(table: pa.Table, **values: str | bool | None) -> pa.Table:
+    for col, value in values.items():
+        typ = pa.bool_() if col == "host_inferred" else pa.string()
+        table = table.append_column(col, pa.repeat(pa.scalar(value, typ), table.num_rows))
     return table

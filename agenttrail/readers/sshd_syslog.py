@@ -61,7 +61,11 @@ _SNIFF_LINES = 5
 _DAY_S = 86_400
 _CUM_DAYS = "[0, 31, 59, 90, 120, 151, 181, 212, 243, 273, 304, 334]"  # days before each month
 _NOTIME_HINT = "export with `journalctl -o short-iso` (or `-o json`) so every line keeps its time"
-_HOST_HINT = "give --host-from-path TEMPLATE (e.g. '{host}/auth.log') or --host NAME"
+_HOST_HINT = (
+    "name the host with --host-from-path TEMPLATE (e.g. '{host}/auth.log'); --host applies only to "
+    "formats whose records never carry a host"
+)
+_MAX_HOSTS_LISTED = 100
 
 
 def sniff(head: bytes) -> bool:
@@ -132,7 +136,8 @@ def _time_sql(ctx: ReadContext, env: str, tz: ZoneInfo) -> str:
     """Envelope rows with ``wall_us`` (local wall clock as if UTC), ``off_us`` for explicit
     offsets and ``year`` for RFC 3164 lines (the year walk, vectorised with window functions)."""
     if ctx.year is not None:
-        year = f"{int(ctx.year)} + SUM(step) OVER (ORDER BY src_line ROWS UNBOUNDED PRECEDING) - step"
+        year = (f"{int(ctx.year)} + SUM(step) OVER (ORDER BY src_line ROWS UNBOUNDED PRECEDING)"
+                " - step")
     else:
         a_year, a_month = sl.local_year_month(_anchor(ctx), tz)
         year = (
@@ -285,7 +290,7 @@ def _account(ctx: ReadContext, account: FileAccount, names: dict[str, str]) -> N
             WHERE status = 'malformed' ORDER BY src_line""").fetchall():
         account.issues.append(_malformed(ctx.rel, line, text, env, wall_us, year))
     if account.unread:
-        last = con.execute(f"SELECT min(src_line) - 1 FROM {rec} WHERE status = 'unread'").fetchone()
+        last = con.execute(f"SELECT max(src_line) FROM {rec} WHERE status = 'malformed'").fetchone()
         account.issues.append(Issue(
             ctx.rel, last[0] if last else None, "unread",
             f"abandoned after {ctx.max_consecutive_malformed} malformed lines in a row; "
@@ -301,7 +306,8 @@ def _account(ctx: ReadContext, account: FileAccount, names: dict[str, str]) -> N
     if len(hosts) == 1:
         account.host = hosts[0]
     elif hosts:
-        account.details["hosts"] = hosts
+        account.details["hosts"] = hosts[:_MAX_HOSTS_LISTED]
+        account.details["host_count"] = len(hosts)
 
 
 def _malformed(rel: str, line: int, text: str, env: str, wall_us: int | None,

@@ -8,9 +8,13 @@ A *script* is a generator. It yields
   receives its result (``child = yield Fork(shell)``);
 * ``Go(script)``: start another script now, concurrently.
 
-Phrases (``agenttrail.simulate.phrases``) compose actions into habits (``yield from
-terminal_shell(w, session)``), and scenarios compose phrases. Actions never emit a record earlier
-than the engine's clock, so the eslogger writer can stream everything older than it.
+This module holds the engine and the process and session actions (``Fork``, ``Exec``, ``Exit``,
+``LaunchdSpawn``, ``Login``, ``Logout``, ``ScreenLock``, ``Sudo``, ``Su``); ``sockets`` holds the
+UNIX-socket ones (``AgentConnect``, ``UnixConnect``, ``UnixBind``) and ``net`` the network and
+server ones (``SshConnect``, ``NetFlow``, ``Probe``, ``ServerLog``). Phrases
+(``agenttrail.simulate.phrases``) compose actions into habits (``yield from terminal_shell(w,
+session)``), and scenarios compose phrases. Actions never emit a record earlier than the engine's
+clock, so the eslogger writer can stream everything older than it.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from agenttrail.simulate.world import (
     BINARIES,
     MS,
     NS,
+    SOCK_MODE,
     AgentSocket,
     Mac,
     MacUser,
@@ -36,7 +41,6 @@ from agenttrail.simulate.world import (
 )
 
 Script = Generator[Any, Any, Any]
-SOCK_MODE = 0o140755  # launchd's sockets: srwxr-xr-x inside a 0700 directory
 
 
 @dataclass(frozen=True, slots=True)
@@ -355,78 +359,3 @@ class Su:
             "to_username": self.to.name, "shell": self.shell, "argc": len(p.argv),
             "argv": list(p.argv), "env_count": len(p.env), "env": list(p.env)})
         p.mac.sink.add(w.now, "su", p, body)
-
-
-# ---------------------------------------------------------------------------------------------
-# UNIX sockets
-
-
-def agent_connect(w: World, proc: Proc, sock: AgentSocket, t: int, tag: str | None = None) -> None:
-    """``proc`` connects to ``sock`` at ``t``; launchd starts the user's ssh-agent on first use."""
-    st = ej.stat_json(sock.ino, SOCK_MODE, sock.user.uid, 0,
-                      times=(t, sock.bound_ns, sock.bound_ns, sock.bound_ns), pick=sock.ino)
-    proc.mac.sink.add(t, "uipc_connect", proc, ej.connect_body(sock.path, st, 1, proc.pid), tag)
-    if sock.agent is None and sock.user.session is not None:
-        sock.agent = launchd_spawn(w, proc.mac, "/usr/bin/ssh-agent", ["/usr/bin/ssh-agent", "-l"],
-                                   t + 2 * MS, session=sock.user.session)
-
-
-@dataclass(slots=True)
-class AgentConnect:
-    """``proc`` connects to an agent socket (the path eslogger reports is the resolved one)."""
-
-    proc: Proc
-    socket: AgentSocket
-    tag: str | None = None
-
-    def apply(self, w: World) -> None:
-        agent_connect(w, self.proc, self.socket, w.now, self.tag)
-
-
-@dataclass(slots=True)
-class UnixConnect:
-    """``proc`` connects to some other UNIX socket (mDNSResponder, syslog, tmux)."""
-
-    proc: Proc
-    path: str
-    uid: int = 0
-    gid: int = 0
-    sock_type: int = 1
-
-    def apply(self, w: World) -> None:
-        ino = 20_000_000 + ej.hash_str(self.path) % 1_000_000
-        st = ej.stat_json(ino, 0o140666, self.uid, self.gid, pick=ino)
-        body = ej.connect_body(self.path, st, self.sock_type, self.proc.pid)
-        self.proc.mac.sink.add(w.now, "uipc_connect", self.proc, body)
-
-
-@dataclass(slots=True)
-class UnixBind:
-    """``proc`` binds ``filename`` in directory ``dir`` (owned by ``dir_uid``)."""
-
-    proc: Proc
-    dir: str
-    filename: str
-    dir_uid: int
-    dir_mode: int = 0o40700
-    mode: int = 0o140700
-
-    def apply(self, w: World) -> None:
-        body = ej.bind_body(ej.dir_json(self.dir, self.dir_uid, self.dir_mode), self.filename,
-                            self.mode)
-        self.proc.mac.sink.add(w.now, "uipc_bind", self.proc, body)
-
-
-def resolve_socket(mac: Mac, path: str | None) -> AgentSocket | None:
-    """The agent socket an ``SSH_AUTH_SOCK`` value reaches on ``mac`` (following symlinks)."""
-    for _ in range(8):
-        if path is None:
-            return None
-        if path.startswith(("/tmp/", "/var/")):
-            path = "/private" + path
-        if path in mac.symlinks:
-            path = mac.symlinks[path]
-            continue
-        return next((s for s in mac.sockets if s.path == path), None)
-    return None
-

@@ -12,7 +12,6 @@ import random
 from collections.abc import Callable
 
 from agenttrail.simulate.actions import (
-    AgentConnect,
     At,
     Exec,
     Exit,
@@ -21,7 +20,6 @@ from agenttrail.simulate.actions import (
     ScreenLock,
     Script,
     Su,
-    UnixConnect,
 )
 from agenttrail.simulate.binaries import CHROME, CHROME_HELPER, CLT_GIT, CLT_PYTHON, MDWORKER
 from agenttrail.simulate.net import PROBES, NetFlow, Probe, SshConnect
@@ -34,6 +32,7 @@ from agenttrail.simulate.phrases import (
     start,
     terminal_shell,
 )
+from agenttrail.simulate.sockets import AgentConnect, UnixConnect
 from agenttrail.simulate.world import MS, NS, Mac, Session, World
 
 SLACK = "/Applications/Slack.app/Contents/MacOS/Slack"

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from agenttrail.simulate.actions import agent_connect
+from agenttrail.simulate.sockets import agent_connect
 from agenttrail.simulate.world import (
     ACCOUNTS,
     MS,

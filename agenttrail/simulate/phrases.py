@@ -17,11 +17,10 @@ from agenttrail.simulate.actions import (
     Logout,
     Script,
     Sudo,
-    UnixConnect,
-    resolve_socket,
 )
 from agenttrail.simulate.binaries import CLT_GIT
 from agenttrail.simulate.net import NetFlow, SshConnect
+from agenttrail.simulate.sockets import UnixConnect, resolve_socket
 from agenttrail.simulate.world import Flow, Mac, MacUser, Proc, Session, World
 
 TERMINAL = "/System/Applications/Utilities/Terminal.app/Contents/MacOS/Terminal"

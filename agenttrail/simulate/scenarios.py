@@ -11,7 +11,7 @@ import random
 from collections.abc import Callable
 
 from agenttrail.simulate._esjson import iso_ns
-from agenttrail.simulate.actions import AgentConnect, At, Exit, Fork, Script, UnixBind, UnixConnect
+from agenttrail.simulate.actions import At, Exit, Fork, Script
 from agenttrail.simulate.binaries import TMUX
 from agenttrail.simulate.phrases import (
     close_shell,
@@ -24,6 +24,7 @@ from agenttrail.simulate.phrases import (
     sudo_begin,
     terminal_shell,
 )
+from agenttrail.simulate.sockets import AgentConnect, UnixBind, UnixConnect
 from agenttrail.simulate.world import NS, Flow, Proc, World
 
 SCENARIOS: dict[str, str] = {

@@ -23,6 +23,7 @@ BASE = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 BASE_NS = int(BASE.timestamp()) * NS
 CAPTURE_HOURS = 4
 AUID_UNSET = 4294967295
+SOCK_MODE = 0o140755  # launchd's sockets: srwxr-xr-x inside a 0700 directory
 ALNUM = string.ascii_letters + string.digits
 
 # ---------------------------------------------------------------------------------------------

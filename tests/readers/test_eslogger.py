@@ -367,7 +367,8 @@ def test_environment_never_leaves_duckdb(tmp_path: Path) -> None:
     path = tmp_path / "env.jsonl"
     path.write_text(dump(LINES[1]) + "\n" + dump(LINES[16]) + "\n")
     ctx = ReadContext(path=path, rel=path.name, con=duckdb.connect(), host="m")
-    table = read_ndjson(ctx, q.COLUMNS, FileAccount(path.name), select=q.SELECT_LIST)
+    table = read_ndjson(ctx, q.COLUMNS, FileAccount(path.name), select=q.SELECT_LIST,
+                        prepare=q.PREPARE)
     text = json.dumps(table.to_pylist(), default=str)
     for secret in SECRETS:
         assert secret not in text

@@ -1,0 +1,114 @@
+"""End-to-end behaviour of `agenttrail hunt` and the small commands: determinism, bad input,
+exit codes, config checking, the rule catalogue."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from agenttrail.cli import app
+from tests import casekit
+
+CASES = Path(__file__).parent / "cases"
+
+
+def run(*args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(app, list(args))
+    if result.exception and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    return result.exit_code, result.output
+
+
+def _case_inputs(tmp: Path, name: str = "hijack_lateral_lineage") -> tuple[Path, list[str]]:
+    case = casekit.load(CASES / f"{name}.toml")
+    inputs = tmp / "in"
+    return inputs, casekit.render(case, inputs)
+
+
+def test_deterministic_outputs_whatever_the_input_order(tmp_path: Path) -> None:
+    inputs, opts = _case_inputs(tmp_path)
+    files = sorted(str(p) for p in inputs.rglob("*") if p.is_file() and p.name != "assets.csv")
+    outs = []
+    for i, order in enumerate((files, files, list(reversed(files)))):
+        out = tmp_path / f"out{i}"
+        code, _ = run("hunt", *order, *opts, "-o", str(out), "--threads", str(1 + i))
+        assert code == 1
+        outs.append(out)
+    for name in ("findings.json", "report.json"):
+        texts = {(o / name).read_bytes() for o in outs}
+        assert len(texts) == 1, name
+    findings = json.loads((outs[0] / "findings.json").read_text())
+    jsonl = (outs[0] / "findings.jsonl").read_text().splitlines()
+    assert [json.loads(x) for x in jsonl] == findings
+    report = (outs[0] / "report.json").read_text()
+    assert str(tmp_path) not in report  # no absolute paths
+    run_json = json.loads((outs[0] / "run.json").read_text())
+    assert run_json["timings"]["total_s"] >= 0
+
+
+def test_bad_input_is_reported_with_location_and_the_rest_processed(tmp_path: Path) -> None:
+    inputs, opts = _case_inputs(tmp_path)
+    es = inputs / "macs" / "mac-shared" / "eslogger.jsonl"
+    lines = es.read_text().splitlines(keepends=True)
+    corrupt = [*lines[:2], '{"schema_version":1,"event":{"exec":\n', *lines[2:]]
+    corrupt.append('{"schema_version":1,"version":9,"time":"2026-03-02T09:10:00')  # truncated
+    es.write_text("".join(corrupt))
+    (inputs / "notes.txt").write_text("this is not telemetry\n")
+    nohost = tmp_path / "in" / "stray.jsonl"
+    shutil.copy(es, nohost)
+    code, output = run("hunt", str(inputs), *opts, "-o", str(tmp_path / "out"))
+    assert code == 1  # the hijack is still found
+    report = json.loads((tmp_path / "out" / "report.json").read_text())
+    files = {f["path"]: f for f in report["inputs"]["files"]}
+    es_acc = files["macs/mac-shared/eslogger.jsonl"]
+    assert es_acc["malformed"] == 2
+    assert [i["line"] for i in es_acc["issues"]] == [3, len(corrupt)]
+    assert files["notes.txt"]["unread"] == 1
+    assert files["notes.txt"]["issues"][0]["message"].startswith("not in any format")
+    assert files["stray.jsonl"]["unread"] == len(corrupt)
+    assert "--host" in files["stray.jsonl"]["issues"][0]["hint"]
+    assert "macs/mac-shared/eslogger.jsonl:3" in output.replace("\n", "")
+    assert "stray.jsonl" in output
+    assert [i["rule_id"] for i in report["incidents"]] == ["agent_hijack_lateral_ssh"]
+    code, _ = run("hunt", str(inputs), *opts, "--strict", "--fail-on", "none")
+    assert code == 3
+
+
+def test_exit_codes(tmp_path: Path) -> None:
+    inputs, opts = _case_inputs(tmp_path, "own_sudo_ssh")
+    assert run("hunt", str(inputs), *opts)[0] == 0
+    assert run("hunt", str(tmp_path / "missing"))[0] == 2
+    assert run("hunt", str(inputs), *opts, "--fail-on", "sometimes")[0] == 2
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    (empty / "x.log").write_text("")
+    assert run("hunt", str(empty))[0] == 3
+
+
+def test_config_print_default_validates_and_errors_name_the_line(tmp_path: Path) -> None:
+    code, text = run("config", "--print-default")
+    assert code == 0
+    cfg = tmp_path / "a.toml"
+    cfg.write_text(text)
+    assert run("config", "validate", str(cfg))[0] == 0
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[network]\nssh_ports = [22]\n\n[windows]\ntime_windw = 60\n")
+    code, output = run("config", "validate", str(bad))
+    assert code == 2
+    assert f"{bad}:5" in output.replace("\n", "")
+    assert "time_windw" in output
+
+
+def test_rules_lists_the_catalogue() -> None:
+    code, output = run("rules", "--json")
+    assert code == 0
+    ids = [r["id"] for r in json.loads(output)]
+    assert ids == [
+        "agent_socket_cross_user", "agent_env_foreign_socket", "agent_hijack_lateral_ssh",
+        "agent_hijack_external_ssh", "ssh_flow_without_login", "agent_socket_owner_unknown",
+    ]
+    code, output = run("rules", "ssh_flow_without_login")
+    assert "auth_min_pkts" in output
