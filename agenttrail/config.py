@@ -137,6 +137,15 @@ class Settings:
                 break
         return self.alias_map().get(h, h)
 
+    def host_zones(self) -> dict[str, str]:
+        """Configured zone per host name and alias (lower case)."""
+        zones = {}
+        for name, hc in self.hosts.items():
+            if hc.tz:
+                zones[name] = hc.tz
+                zones.update(dict.fromkeys(hc.aliases, hc.tz))
+        return zones
+
     def alias_map(self) -> dict[str, str]:
         """alias → host name, from ``[hosts."name"] aliases``."""
         return {a.lower(): name for name, hc in self.hosts.items() for a in hc.aliases}

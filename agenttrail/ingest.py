@@ -231,6 +231,7 @@ def _read_one(
         host=host,
         host_origin=origin,
         tz=_tz_for(host, settings),
+        host_zones=settings.host_zones(),
         year=settings.year,
         anchor_us=settings.collected_at_us or mtime_us,
         anchor_given=settings.collected_at_us is not None,

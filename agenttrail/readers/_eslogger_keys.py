@@ -8,10 +8,11 @@ level of 51 event bodies) plus the bodies FORMATS.md §2.1 gives from the Endpoi
 ``FileAccount.unknown_keys`` under its path: ``<key>`` (envelope), ``process.<key>``,
 ``event.<name>.<key>`` (body) and ``event.exec.target.<key>`` / ``event.fork.child.<key>``.
 
-Counting keys needs every record decoded whole, which costs as much again as the reader's
-typed parse, so it runs over a bounded prefix of the file (``INVENTORY_LINES`` lines or
-``INVENTORY_BYTES`` bytes); the number of lines inventoried is put in
-``details["unknown_keys_lines"]``.
+Counting keys needs a record decoded whole, which costs as much again as the reader's typed
+parse, so it runs over a sample: the first ``SAMPLE_PER_EVENT`` records of each event name (rare
+event types are sampled as well as frequent ones), among the lines in the first
+``INVENTORY_BYTES`` of the file. The number of records inspected is put in
+``details["unknown_keys_records"]``; the counts are counts within that sample.
 """
 
 from __future__ import annotations
@@ -21,8 +22,8 @@ from pathlib import Path
 
 from agenttrail.readers._io import iter_lines
 
-INVENTORY_LINES = 5_000
-INVENTORY_BYTES = 16 << 20
+SAMPLE_PER_EVENT = 100
+INVENTORY_BYTES = 64 << 20
 
 ENVELOPE = frozenset({
     "action", "action_type", "event", "event_type", "global_seq_num", "mach_time", "process",
@@ -113,21 +114,23 @@ BODIES: dict[str, frozenset[str]] = {k: frozenset(v.split()) for k, v in _BODIES
 NESTED_PROCESS = {"exec": "target", "fork": "child"}
 
 
-def inventory(path: Path, max_line_bytes: int) -> tuple[dict[str, dict[str, int]], int]:
-    """Count unknown keys per event name over the file's first lines.
+def inventory(
+    path: Path, lines: set[int], max_line_bytes: int
+) -> tuple[dict[str, dict[str, int]], int]:
+    """Count unknown keys per event name over the given lines of the file.
 
-    Returns the counts (``{event name: {key path: n}}``) and the number of lines looked at.
+    Returns the counts (``{event name: {key path: n}}``) and the number of records inspected.
     Lines that are not an eslogger record with a one-key ``event`` are left to the reader.
     """
     counts: dict[str, dict[str, int]] = {}
     seen = 0
     size = 0
-    for _, raw, length in iter_lines(path, max_line_bytes):
-        if seen >= INVENTORY_LINES or size >= INVENTORY_BYTES:
-            break
-        seen += 1
+    last = max(lines, default=0)
+    for line, raw, length in iter_lines(path, max_line_bytes):
         size += length
-        if not raw:
+        if line > last or size > INVENTORY_BYTES:
+            break
+        if line not in lines or not raw:
             continue
         try:
             obj = json.loads(raw)
@@ -136,6 +139,7 @@ def inventory(path: Path, max_line_bytes: int) -> tuple[dict[str, dict[str, int]
         event = obj.get("event") if isinstance(obj, dict) else None
         if not isinstance(event, dict) or len(event) != 1:
             continue
+        seen += 1
         ((name, body),) = event.items()
         found = counts.setdefault(name, {})
         _unknown(obj, ENVELOPE, "", found)

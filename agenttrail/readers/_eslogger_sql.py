@@ -2,13 +2,14 @@
 
 Two stages:
 
-1. ``SELECT_LIST`` runs inside ``read_ndjson`` over the typed schema, so the exec environment and
-   arguments are reduced before anything becomes Arrow: only the nine environment entries DESIGN
-   §3 keeps leave DuckDB, and arguments leave in full (with secret-looking values replaced by
-   ``<redacted>``) only for ssh-family programs and argv that names an agent socket; other
-   programs keep ``argv[0]`` and the count.
+1. ``PREPARE`` and ``SELECT_LIST`` run inside ``read_ndjson`` over the typed schema: they name
+   the event, pick the process the row is about (the new image of an exec, the child of a fork,
+   else the acting process) and reduce the exec environment and arguments before anything becomes
+   Arrow: only the nine environment entries DESIGN §3 keeps leave DuckDB, and arguments leave in
+   full (with secret-looking values replaced by ``<redacted>``) only for ssh-family programs and
+   argv that names an agent socket; other programs keep ``argv[0]`` and the count.
 2. Per-table queries over the reduced rows (``{rows}``) normalise audit tokens (object or
-   8-integer array), pick the process the row is about, and classify executables.
+   8-integer array), apply the auid/asid "unset" rule and classify executables.
 
 The ``event`` column is a map from the event's name to a struct holding the body fields of every
 event type the reader uses: its single key is the dispatch discriminator, and a body field that
@@ -104,15 +105,22 @@ _ENV_RE = "^(" + "|".join(ENV_KEEP) + ")="
 
 
 #: Stage 1a: names for values the select list uses several times (evaluated in a subquery):
-#: the event name, its body, and the process the row is about: the new image (exec), the
-#: child (fork), else the process that caused the event (only for the event types used).
+#: the event name and its body.
 PREPARE = f"""
     CASE WHEN cardinality(event) = 1 THEN map_keys(event)[1] END AS ev,
     map_values(event)[1] AS b,
-    coalesce(ev IN ({_sql_list(HANDLED)}), false) AS handled,
-    CASE WHEN NOT handled THEN NULL WHEN ev = 'exec' THEN (b).target WHEN ev = 'fork' THEN (b).child
-         ELSE process END AS w
+    coalesce(ev IN ({_sql_list(HANDLED)}), false) AS handled
 """
+
+
+def _who(field: str, alias: str | None = None) -> str:
+    """A field of the process a row is about: the new image (exec), the child (fork), else the
+    process that caused the event; only for the event types the reader uses. (Fields are taken
+    before choosing: choosing whole process structs copies them.)"""
+    return (f"CASE WHEN NOT handled THEN NULL WHEN ev = 'exec' THEN {_B}.target.{field} "
+            f"WHEN ev = 'fork' THEN {_B}.child.{field} ELSE process.{field} END "
+            f"AS {alias or 'w_' + field}")
+
 
 #: Stage 1b: evaluated inside read_ndjson (lateral aliases refer to earlier items). Rows of event
 #: types the reader does not use keep only what accounting needs.
@@ -124,10 +132,10 @@ SELECT_LIST = f"""
     CASE WHEN t_us IS NULL THEN left(time, 64) END AS bad_time,
     event_type, seq_num, global_seq_num,
     CASE WHEN ev IN ('exec', 'fork') THEN process.audit_token END AS caller_token,
-    w.audit_token AS w_token, w.parent_audit_token AS w_parent_token, w.ppid AS w_ppid,
-    w.session_id AS w_session_id, w.tty.path AS w_tty, w.executable.path AS w_exe,
-    w.signing_id AS w_signing_id, w.team_id AS w_team_id, w.codesigning_flags AS w_flags,
-    w.is_platform_binary AS w_platform_binary, w.start_time AS w_start_time,
+    {_who("audit_token")}, {_who("parent_audit_token")}, {_who("ppid")}, {_who("session_id")},
+    {_who("tty.path", "w_tty")}, {_who("executable.path", "w_exe")}, {_who("signing_id")},
+    {_who("team_id")}, {_who("codesigning_flags")}, {_who("is_platform_binary")},
+    {_who("start_time")},
     CASE WHEN ev = 'exit' THEN {_B}.stat END AS exit_stat,
     CASE WHEN ev = 'exec' THEN {_B}.cwd.path END AS cwd,
     CASE WHEN ev = 'uipc_connect' THEN {_B}.file END AS file,
@@ -209,11 +217,11 @@ _CLASSES = f"""
          WHEN {_prefixes("w_norm", PACKAGE_DIRS)} THEN 'package_manager'
          WHEN starts_with(w_norm, '/Users/') THEN 'user_writable'
          ELSE 'other' END AS exe_location,
-    CASE WHEN w_platform_binary THEN 'platform'
+    CASE WHEN w_is_platform_binary THEN 'platform'
          WHEN nullif(w_team_id, '') IS NOT NULL THEN 'team'
-         WHEN w_signing_id IS NULL AND w_flags IS NULL THEN 'unknown'
-         WHEN nullif(w_signing_id, '') IS NULL OR (w_flags & 1) = 0 THEN 'unsigned'
-         WHEN (w_flags & 2) <> 0 OR regexp_full_match(w_signing_id, '.+-[0-9a-f]{{16}}')
+         WHEN w_signing_id IS NULL AND w_codesigning_flags IS NULL THEN 'unknown'
+         WHEN nullif(w_signing_id, '') IS NULL OR (w_codesigning_flags & 1) = 0 THEN 'unsigned'
+         WHEN (w_codesigning_flags & 2) <> 0 OR regexp_full_match(w_signing_id, '.+-[0-9a-f]{{16}}')
          THEN 'adhoc'
          ELSE 'unknown' END AS code_signature"""
 
@@ -223,10 +231,10 @@ _ACTOR = f"""
     CASE WHEN wt[1] IS NULL THEN NULL ELSE wt[1] NOT IN {UNSET_IDS} END AS auid_set,
     {_unset("wt[7]")} AS asid,
     w_exe AS exe, w_signing_id AS signing_id, w_team_id AS team_id,
-    w_platform_binary AS platform_binary, 'macos' AS platform, {_CLASSES}"""
+    w_is_platform_binary AS platform_binary, 'macos' AS platform, {_CLASSES}"""
 
 _TOKENS = f"""
-    SELECT *, {tok("w_token")} AS wt, {tok("w_parent_token")} AS wpt,
+    SELECT *, {tok("w_audit_token")} AS wt, {tok("w_parent_audit_token")} AS wpt,
            {tok("caller_token")} AS ct, lower(regexp_extract(w_exe, '[^/]*$')) AS w_base,
            {norm_path("w_exe")} AS w_norm
     FROM {{rows}} WHERE n_keys = 1 AND t_us IS NOT NULL AND ev IN ({{events}})"""
@@ -324,4 +332,12 @@ SELECT ev, sum(CASE WHEN seq_num > prev_s + 1 THEN seq_num - prev_s - 1 ELSE 0 E
 FROM (SELECT * FROM t UNION ALL BY NAME
       SELECT * FROM s WHERE seq_num IS NULL)
 GROUP BY ev ORDER BY ev
+"""
+
+#: The lines whose keys are inventoried: the first records of each event name.
+SAMPLE_SQL = """
+SELECT src_line FROM (
+    SELECT src_line, row_number() OVER (PARTITION BY ev ORDER BY src_line) AS k
+    FROM {rows} WHERE n_keys = 1
+) WHERE k <= {per_event} ORDER BY src_line
 """

@@ -47,6 +47,8 @@ class ReadContext:
         host: the host given by ``--host-from-path`` or ``--host`` (None if neither applies).
         host_origin: ``path`` or ``option`` (or None).
         tz: zone name for zone-less times (``--tz`` or the host's configured zone), or None (UTC).
+        host_zones: configured zone per host name and alias, for files whose records name
+            their host.
         year: ``--year`` for RFC 3164 lines, or None.
         anchor_us: the year anchor for RFC 3164 lines (``--collected-at`` or the file's mtime).
         anchor_given: whether ``anchor_us`` came from ``--collected-at``.
@@ -63,6 +65,7 @@ class ReadContext:
     year: int | None = None
     anchor_us: int | None = None
     anchor_given: bool = False
+    host_zones: dict[str, str] = field(default_factory=dict)
     max_line_bytes: int = 1 << 20
     max_consecutive_malformed: int = 1000
     tmpdir: Path = field(default_factory=lambda: Path(tempfile.gettempdir()))

@@ -37,6 +37,7 @@ import json
 import re
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from agenttrail.model import FileAccount, Issue, ReadResult
 from agenttrail.readers import _eslogger_keys as keys
@@ -47,7 +48,7 @@ from agenttrail.sshargv import parse_ssh_argv
 NAME = "eslogger"
 NEEDS_HOST = True
 
-#: Event names the reader turns into rows, and the SQL that does it.
+#: The tables the reader fills, and the query (over the reduced rows) that fills each.
 TABLES: tuple[tuple[str, str], ...] = (
     ("process", q.PROCESS_SQL),
     ("socket", q.SOCKET_SQL),
@@ -68,7 +69,6 @@ _SSH_RESULT_TYPE = pa.struct([
     ("ssh_dest_port", pa.int64()), ("jump", pa.string()), ("identity_agent", pa.string()),
     ("identity_agent_inferred", pa.bool_()),
 ])
-_SSH_COLUMNS = ", ".join(f"k.t.{f.name} AS {f.name}" for f in _SSH_RESULT_TYPE)
 
 
 def sniff(head: bytes) -> bool:
@@ -102,12 +102,15 @@ def read(ctx: ReadContext) -> ReadResult:
             if out.num_rows:
                 result.add(table, _with_source(ctx, out))
         spans = ctx.con.sql(q.SPAN_SQL.replace("{rows}", name)).to_arrow_table()
+        sample = ctx.con.sql(
+            q.SAMPLE_SQL.replace("{rows}", name).replace("{per_event}", str(keys.SAMPLE_PER_EVENT))
+        ).fetchall()
     finally:
         ctx.con.unregister(name)
     if spans.num_rows:
         result.add("source_span", _with_constants(spans, host=ctx.host, source=NAME, format=NAME))
-    account.unknown_keys, account.details["unknown_keys_lines"] = keys.inventory(
-        ctx.path, ctx.max_line_bytes
+    account.unknown_keys, account.details["unknown_keys_records"] = keys.inventory(
+        ctx.path, {line for (line,) in sample}, ctx.max_line_bytes
     )
     return result
 
@@ -133,7 +136,7 @@ def _account(ctx: ReadContext, name: str, account: FileAccount) -> None:
     texts = _excerpts(ctx, {line for line, *_ in bad})
     for line, n_keys, bad_keys, bad_time in bad:
         if n_keys is None:
-            msg = "no `event` object"
+            msg = "`event` is missing, not an object, or repeats a key"
         elif n_keys != 1:
             names = ", ".join(sorted(bad_keys or []))
             msg = f"`event` holds {n_keys} keys ({names}), not exactly one"
@@ -198,19 +201,23 @@ def _with_ssh_targets(ctx: ReadContext, process: pa.Table) -> pa.Table:
         kname = f"_eslogger_ssh_{id(parsed):x}"
         ctx.con.register(kname, parsed)
         try:
-            return ctx.con.sql(f"""
-                SELECT p.*, {_SSH_COLUMNS}
-                FROM {name} p LEFT JOIN {kname} k
-                  ON CASE WHEN {wanted} THEN p.args END = k.k_args
-                 AND p.env_home IS NOT DISTINCT FROM k.k_home
+            matched = ctx.con.sql(f"""
+                SELECT p.src_line, k.t FROM {name} p JOIN {kname} k
+                  ON p.args = k.k_args AND p.env_home IS NOT DISTINCT FROM k.k_home
                  AND coalesce(p.env_user, p.env_logname) IS NOT DISTINCT FROM k.k_user
                  AND {base} = k.k_base
-                ORDER BY p.src_line
+                WHERE {wanted}
             """).to_arrow_table()
         finally:
             ctx.con.unregister(kname)
     finally:
         ctx.con.unregister(name)
+    # one process row per line: place each parsed result on its row by src_line
+    where = pc.index_in(process.column("src_line"), value_set=matched.column("src_line"))
+    found = pc.take(matched.column("t"), where)
+    for field in _SSH_RESULT_TYPE:
+        process = process.append_column(field.name, pc.struct_field(found, field.name))
+    return process
 
 
 def _ssh_target(

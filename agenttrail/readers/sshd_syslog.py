@@ -84,13 +84,13 @@ def read(ctx: ReadContext) -> ReadResult:
     account = FileAccount(path=ctx.rel, format=NAME)
     result = ReadResult(account)
     lines = read_text_lines(ctx, account)
-    tz, tz_default = _zone(ctx, account)
     names = {k: f"_sshd_{k}_{uuid.uuid4().hex[:12]}" for k in ("lines", "env", "msg", "rec", "all")}
     con = ctx.con
     con.register(names["lines"], lines)
     offsets: list[str] = []
     try:
         con.execute(f"CREATE TEMP TABLE {names['env']} AS {sl.envelope_sql(names['lines'])}")
+        tz, tz_default = _zone(ctx, account, _host_zone(ctx, names["env"]))
         con.execute(
             f"CREATE TEMP TABLE {names['msg']} AS "
             + messages_sql(f"(SELECT * FROM {names['env']} WHERE is_sshd)")
@@ -112,15 +112,30 @@ def read(ctx: ReadContext) -> ReadResult:
     return result
 
 
-def _zone(ctx: ReadContext, account: FileAccount) -> tuple[ZoneInfo, bool]:
+def _host_zone(ctx: ReadContext, env: str) -> str | None:
+    """The configured zone of the one host a file's lines name (``[hosts."x"] tz``)."""
+    if ctx.host is not None or not ctx.host_zones:
+        return None  # a host from the path already chose ctx.tz
+    hosts = ctx.con.sql(
+        f"SELECT DISTINCT lower(host) FROM {env} WHERE host IS NOT NULL LIMIT 2"
+    ).fetchall()
+    if len(hosts) != 1:
+        return None
+    return ctx.host_zones.get(hosts[0][0])
+
+
+def _zone(
+    ctx: ReadContext, account: FileAccount, host_zone: str | None = None
+) -> tuple[ZoneInfo, bool]:
     """The zone for RFC 3164 lines and whether it is a default."""
-    if not ctx.tz:
+    name = host_zone or ctx.tz
+    if not name:
         return sl.zone(None), True
     try:
-        return ZoneInfo(ctx.tz), False
+        return ZoneInfo(name), False
     except (ZoneInfoNotFoundError, ValueError):
         account.issues.append(
-            Issue(ctx.rel, None, "warning", f"unknown time zone {ctx.tz!r}; RFC 3164 times read "
+            Issue(ctx.rel, None, "warning", f"unknown time zone {name!r}; RFC 3164 times read "
                   "as UTC and marked inferred", hint="use an IANA zone name such as Europe/Berlin")
         )
         return sl.zone(None), True

@@ -210,10 +210,27 @@ def rows(result: ReadResult, table: str) -> dict[int, dict[str, Any]]:
 
 
 def test_escaped_slashes_and_shuffled_keys_are_in_the_fixture() -> None:
-    text = dump(LINES[0], 0)
-    assert '\\/usr\\/bin\\/ssh' in text
-    assert not text.startswith('{"schema_version"') or not dump(LINES[0], 1).startswith(
-        '{"schema_version"')
+    assert '\\/usr\\/bin\\/ssh' in dump(LINES[0], 0)
+    orders = {tuple(json.loads(dump(r, i))) for i, r in enumerate(LINES)}
+    assert len(orders) > 10  # top-level key order differs from line to line
+
+
+@pytest.mark.parametrize(("text", "read", "meta"), [("", 0, 0), ("\n\n", 2, 2)])
+def test_empty_files(tmp_path: Path, text: str, read: int, meta: int) -> None:
+    path = tmp_path / "e.jsonl"
+    path.write_text(text)
+    result = read_file(path)
+    a = result.account
+    assert (a.read, a.meta, a.normalised, a.malformed, a.balanced()) == (read, meta, 0, 0, True)
+    assert result.tables == {}
+
+
+def test_duplicate_keys_first_wins(tmp_path: Path) -> None:
+    record = rec(1, "exit", {"stat": 0}, SHELL)
+    text = dump(record).replace('"time":', '"time":"2026-01-05T10:00:09Z","time":', 1)
+    path = tmp_path / "dup.jsonl"
+    path.write_text(text + "\n")
+    assert rows(read_file(path), "process")[1]["t_us"] == T0 + 9_000_000
 
 
 def test_hand_accounting(hand: ReadResult) -> None:
@@ -233,7 +250,7 @@ def test_unknown_keys(hand: ReadResult) -> None:
         "fork": {"new_envelope_key": 1, "process.new_process_key": 1},
         "uipc_connect": {"event.uipc_connect.new_body_key": 1},
     }
-    assert hand.account.details["unknown_keys_lines"] == 21
+    assert hand.account.details["unknown_keys_records"] == 21
 
 
 SOURCE = {"host": "mac1", "host_inferred": False, "src_file": "hand.jsonl", "src_format": "eslogger"}
@@ -408,7 +425,7 @@ def test_corpus_file(corpus: Path) -> None:
     assert a.balanced()
     assert a.unknown_keys == {}
     assert a.details == {"seq_gaps": {"exec": 0, "exit": 0, "fork": 0}, "global_seq_gaps": 14,
-                         "restarts": 2, "unknown_keys_lines": 4}
+                         "restarts": 2, "unknown_keys_records": 4}
     assert set(result.tables) == {"process"}
     got = rows(result, "process")
     cols = ("action", "t_us", "src_seq", "pid", "pidversion", "prev_pidversion", "ppid",
@@ -480,7 +497,7 @@ def test_damaged_file(corpus: Path, tmp_path: Path) -> None:
     assert "2 keys (exec, fork)" in issues[5].message
     assert "'2026-01-05 10:00:00'" in issues[6].message
     assert issues[6].excerpt.startswith("{") and issues[6].excerpt.endswith("…")
-    assert "no `event`" in issues[7].message
+    assert "`event` is missing" in issues[7].message
     assert "truncated" in issues[10].message
     assert issues[10].location() == "damaged.jsonl:10"
     assert sorted(rows(result, "process")) == [1, 2, 9]
