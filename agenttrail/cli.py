@@ -105,6 +105,7 @@ def hunt(
     only_host: Annotated[str | None, typer.Option(help="Only hosts matching this glob.")] = None,
     threads: Annotated[int | None, typer.Option(help="DuckDB threads.")] = None,
     memory_limit: Annotated[str | None, typer.Option(help="DuckDB memory limit, e.g. 4GB.")] = None,
+    temp_dir: Annotated[str | None, typer.Option(help="Where DuckDB may spill to disk.")] = None,
     max_line_bytes: Annotated[int | None, typer.Option(
         help="Longer lines are reported and skipped (default 1 MiB).")] = None,
     output: Annotated[Path | None, typer.Option("-o", "--output", help=(
@@ -131,7 +132,7 @@ def hunt(
         host=host, host_from_path=host_from_path, internal=internal, assets=assets, tz=tz,
         year=year, collected_at_us=_time(collected_at, "--collected-at"),
         since_us=_time(since, "--since"), until_us=_time(until, "--until"),
-        only_host=only_host, threads=threads, memory_limit=memory_limit,
+        only_host=only_host, threads=threads, memory_limit=memory_limit, temp_dir=temp_dir,
         max_line_bytes=max_line_bytes,
     )
     logging.basicConfig(level=logging.DEBUG if debug else logging.WARNING)
@@ -161,7 +162,8 @@ def hunt(
     ]
     if hits:
         raise typer.Exit(EXIT_FINDINGS)
-    if totals["read"] == 0 or totals["normalised"] == 0 or (strict and any_issue):
+    usable = totals["normalised"] + totals["skipped_by_type"] + totals["meta"]
+    if usable == 0 or (strict and any_issue):
         raise typer.Exit(EXIT_INPUT)
     raise typer.Exit(EXIT_OK)
 

@@ -117,6 +117,7 @@ class Settings:
     only_host: str | None = None
     threads: int | None = None
     memory_limit: str | None = None
+    temp_dir: str | None = None
     max_line_bytes: int = 1 << 20
 
     def with_options(self, **opts: Any) -> Settings:

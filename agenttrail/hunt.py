@@ -19,7 +19,7 @@ from agenttrail.config import Settings
 from agenttrail.incidents import build
 from agenttrail.ingest import Ingested, ingest
 from agenttrail.normalise import normalise
-from agenttrail.report import Evidence, build_report, coverage_counts
+from agenttrail.report import Evidence, build_report, coverage_counts, needed_rows
 
 
 @dataclass
@@ -38,6 +38,8 @@ def connect(settings: Settings) -> duckdb.DuckDBPyConnection:
         con.execute(f"SET threads = {int(settings.threads)}")
     if settings.memory_limit:
         con.execute("SET memory_limit = ?", [settings.memory_limit])
+    if settings.temp_dir:
+        con.execute("SET temp_directory = ?", [settings.temp_dir])
     con.execute("SET TimeZone = 'UTC'")
     return con
 
@@ -64,7 +66,7 @@ def hunt(
         settings.windows.incident_gap * 1_000_000,
     )
     timings["detect_s"] = time.perf_counter() - t2
-    evidence = Evidence.from_tables(tables, found.flow)
+    evidence = Evidence.from_tables(tables, found.flow, needed_rows(signals))
     scope = {
         "since_us": settings.since_us,
         "until_us": settings.until_us,
@@ -76,7 +78,7 @@ def hunt(
         incidents=incidents,
         signals=signals,
         links=found.links,
-        coverage=coverage_counts(tables, found.flow_eval, found.flow, settings),
+        coverage=coverage_counts(tables, found.flow_eval, found.flow, con),
         evidence=evidence,
         settings=settings,
         scope=scope,

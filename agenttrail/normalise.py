@@ -190,46 +190,54 @@ def _process(process: pa.Table) -> pa.Table:
         lambda e: (e or "").rsplit("/", 1)[-1] in AGENT_CLIENTS,
         pa.bool_(),
     )
-    platforms = process.column("platform").to_pylist()
-    ident = process.column("identity_agent").to_pylist()
-    sock = process.column("auth_sock").to_pylist()
-    agent_path = []
-    for ia, au, pl in zip(ident, sock, platforms, strict=True):
-        if ia is not None and ia.lower() == "none":
-            agent_path.append(None)  # IdentityAgent none: no agent at all
-        elif ia is not None and ia != "SSH_AUTH_SOCK":
-            agent_path.append(normalise_path(ia, pl or "macos"))
-        else:
-            agent_path.append(normalise_path(au, pl or "macos"))
+    ident = _paths(process, "identity_agent")
+    sock = _paths(process, "auth_sock")
+    ident_word = pc.utf8_lower(process.column("identity_agent"))
+    is_none = pc.fill_null(pc.equal(ident_word, "none"), False)  # IdentityAgent none: no agent
+    use_ident = pc.and_(
+        pc.is_valid(ident),
+        pc.invert(pc.fill_null(pc.equal(process.column("identity_agent"), "SSH_AUTH_SOCK"), False)),
+    )
+    agent_path = pc.if_else(
+        is_none, pa.scalar(None, pa.string()), pc.if_else(use_ident, ident, sock)
+    )
     process = process.drop_columns([c for c in process.column_names if c.startswith("ssh_dest_ip")])
     process = process.append_column("ssh_dest_ip", dest)
-    for name, values in (("agent_client", client), ("agent_path", pa.array(agent_path, pa.string()))):
+    for name, values in (("agent_client", client), ("agent_path", agent_path)):
         process = process.set_column(process.column_names.index(name), name, values)
     return conform("process", process)
+
+
+def _paths(table: pa.Table, column: str) -> pa.ChunkedArray:
+    """``column`` with macOS path normalisation on macOS rows (distinct values only)."""
+    mac = _map_distinct(table.column(column), lambda v: normalise_path(v, "macos"))
+    is_linux = pc.fill_null(pc.equal(table.column("platform"), "linux"), False)
+    return pc.if_else(is_linux, table.column(column), mac)
 
 
 def _sockpaths(socket: pa.Table, process: pa.Table, settings: Settings) -> pa.Table:
     """Every (host, socket path) seen, classified, with the user or uid its path names."""
     seen: dict[tuple[str, str], str] = {}
+    kinds: dict[tuple[str, str], str] = {}
     if socket.num_rows:
-        for h, p, pl in zip(socket.column("host").to_pylist(), socket.column("socket_path").to_pylist(),
-                            socket.column("platform").to_pylist(), strict=True):
+        g = socket.group_by(["host", "socket_path"]).aggregate(
+            [("platform", "max"), ("socket_kind", "max")]
+        )
+        for h, p, pl, k in zip(g.column("host").to_pylist(), g.column("socket_path").to_pylist(),
+                               g.column("platform_max").to_pylist(),
+                               g.column("socket_kind_max").to_pylist(), strict=True):
             if h and p:
-                seen.setdefault((h, p), pl or "macos")
+                seen[(h, p)] = pl or "macos"
+                if k:
+                    kinds[(h, p)] = k
     named: set[tuple[str, str]] = set()
     if process.num_rows:
-        for h, p, pl in zip(process.column("host").to_pylist(),
-                            process.column("agent_path").to_pylist(),
-                            process.column("platform").to_pylist(), strict=True):
+        g = process.group_by(["host", "agent_path"]).aggregate([("platform", "max")])
+        for h, p, pl in zip(g.column("host").to_pylist(), g.column("agent_path").to_pylist(),
+                            g.column("platform_max").to_pylist(), strict=True):
             if h and p:
                 named.add((h, p))
                 seen.setdefault((h, p), pl or "macos")
-    kinds = {}
-    if socket.num_rows:
-        for h, p, k in zip(socket.column("host").to_pylist(), socket.column("socket_path").to_pylist(),
-                           socket.column("socket_kind").to_pylist(), strict=True):
-            if h and p and k:
-                kinds[(h, p)] = k
     rows = []
     for (h, p), pl in sorted(seen.items()):
         c = classify(p, (h, p) in named, False, False, settings.extra_scope)
@@ -262,28 +270,22 @@ def _sockets(socket: pa.Table, process: pa.Table, settings: Settings) -> pa.Tabl
             bound_agent.add(path)
         elif name == "ssh":
             bound_mux.add(path)
-    paths = socket.column("socket_path")
-    platforms = socket.column("platform").to_pylist()
-    norm_paths = [
-        normalise_path(p, pl or "macos") for p, pl in zip(paths.to_pylist(), platforms, strict=True)
-    ]
+    norm_paths = _paths(socket, "socket_path")
     classes = {
         p: classify(p, p in named, p in bound_agent, p in bound_mux, settings.extra_scope)
-        for p in set(norm_paths)
+        for p in pc.unique(norm_paths).to_pylist()
         if p is not None
     }
-    kinds = [classes[p].kind if p else None for p in norm_paths]
-    scopes = [classes[p].scope if p else None for p in norm_paths]
-    infra = [
-        ((e or "").rsplit("/", 1)[-1] in AGENT_SERVERS) for e in socket.column("exe").to_pylist()
-    ]
-    for name, values, typ in (
-        ("socket_path", norm_paths, pa.string()),
-        ("socket_kind", kinds, pa.string()),
-        ("socket_scope", scopes, pa.string()),
-        ("agent_infra", infra, pa.bool_()),
+    kinds = _map_distinct(norm_paths, lambda p: classes[p].kind if p else None)
+    scopes = _map_distinct(norm_paths, lambda p: classes[p].scope if p else None)
+    infra = _map_distinct(
+        socket.column("exe"), lambda e: (e or "").rsplit("/", 1)[-1] in AGENT_SERVERS, pa.bool_()
+    )
+    for name, values in (
+        ("socket_path", norm_paths), ("socket_kind", kinds), ("socket_scope", scopes),
+        ("agent_infra", infra),
     ):
-        socket = socket.set_column(socket.column_names.index(name), name, pa.array(values, typ))
+        socket = socket.set_column(socket.column_names.index(name), name, values)
     return socket
 
 

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from agenttrail import __version__
 from agenttrail.config import Settings
@@ -20,6 +21,9 @@ from agenttrail.detect._meta import SEVERITY_NAME
 from agenttrail.incidents import Incident, Signal
 from agenttrail.model import FileAccount
 from agenttrail.outputs.ocsf import OCSF_VERSION, finding
+
+if TYPE_CHECKING:
+    import duckdb
 
 REPORT_VERSION = 1
 
@@ -35,19 +39,24 @@ class Evidence:
     users: dict[tuple[str | None, int], str]
 
     @classmethod
-    def from_tables(cls, tables: dict[str, pa.Table], flows: pa.Table) -> Evidence:
-        """Index the normalised tables (flows: the enriched ones, with hosts)."""
+    def from_tables(
+        cls, tables: dict[str, pa.Table], flows: pa.Table, needed: dict[str, set[int]]
+    ) -> Evidence:
+        """Index the rows the incidents cite (flows: the enriched ones, with hosts)."""
 
-        def index(t: pa.Table) -> dict[int, dict[str, Any]]:
+        def index(t: pa.Table, rows: set[int]) -> dict[int, dict[str, Any]]:
+            if not rows:
+                return {}
+            t = t.filter(pc.is_in(t.column("row_id"), value_set=pa.array(sorted(rows), pa.int64())))
             drop = [c for c in t.column_names if c in ("time", "start", "end", "end_time")]
             return {r["row_id"]: r for r in t.drop_columns(drop).to_pylist()}
 
         users = {(r["host"], r["uid"]): r["name"] for r in tables["user"].to_pylist()}
         return cls(
-            process=index(tables["process"]),
-            socket=index(tables["socket"]),
-            flow=index(flows),
-            login=index(tables["login"]),
+            process=index(tables["process"], needed.get("process", set())),
+            socket=index(tables["socket"], needed.get("socket", set())),
+            flow=index(flows, needed.get("flow", set())),
+            login=index(tables["login"], needed.get("login", set())),
             users=users,
         )
 
@@ -227,38 +236,63 @@ def signal_doc(s: Signal) -> dict[str, Any]:
     }
 
 
+_ENDPOINT_COUNTS = """
+SELECT host, 'execs' AS k, count(*) AS n FROM process WHERE action = 'exec' GROUP BY host
+UNION ALL SELECT host, 'execs_with_env', count(*) FROM process
+  WHERE action = 'exec' AND (auth_sock IS NOT NULL OR env_user IS NOT NULL) GROUP BY host
+UNION ALL SELECT host, 'connects', count(*) FROM socket WHERE action = 'connect' GROUP BY host
+UNION ALL SELECT host, 'connects_with_st_uid', count(*) FROM socket
+  WHERE action = 'connect' AND st_uid IS NOT NULL GROUP BY host
+UNION ALL SELECT host, 'agent_connects', count(*) FROM socket
+  WHERE action = 'connect' AND socket_kind = 'agent' GROUP BY host
+UNION ALL SELECT host, 'sessions', count(*) FROM session GROUP BY host
+"""
+
+
+def needed_rows(signals: list[Signal]) -> dict[str, set[int]]:
+    """The rows of each table that the signals cite as evidence."""
+    need: dict[str, set[int]] = {"process": set(), "socket": set(), "flow": set(), "login": set()}
+    for s in signals:
+        for table, value in (("process", s.fields.get("proc_row")),
+                             ("socket", s.fields.get("sock_row")),
+                             ("flow", s.flow_row), ("login", s.login_row)):
+            if value is not None:
+                need[table].add(int(value))
+    return need
+
+
 def coverage_counts(
-    tables: dict[str, pa.Table], flow_eval: pa.Table, flows: pa.Table, settings: Settings
+    tables: dict[str, pa.Table], flow_eval: pa.Table, flows: pa.Table,
+    con: duckdb.DuckDBPyConnection,
 ) -> dict[str, Any]:
     """Cheap per-host counts for the analytic's steps; warnings for missing steps (DESIGN §6)."""
     endpoints: dict[str, dict[str, Any]] = defaultdict(dict)
-    proc = tables["process"]
-    sock = tables["socket"]
+    for name in ("process", "socket", "session"):
+        con.register(name, tables[name])
+    try:
+        for host, k, n in con.sql(_ENDPOINT_COUNTS).fetchall():
+            if host is not None:
+                endpoints[host][k] = n
+        con.register("flows", flows)
+        for host, n in con.sql(
+            "SELECT src_host, count(*) FROM flows WHERE is_ssh AND src_host IS NOT NULL "
+            "GROUP BY src_host"
+        ).fetchall():
+            if host in endpoints:
+                endpoints[host]["ssh_flows"] = n
+        con.register("flow_eval", flow_eval)
+        evals = con.sql(
+            "SELECT coalesce(f.dst_host, '(unknown destination)'), e.status, e.reason, "
+            "count(*), max(e.skew_us) FROM flow_eval e JOIN flows f ON f.row_id = e.flow_row "
+            "GROUP BY ALL"
+        ).fetchall()
+    finally:
+        for name in ("process", "socket", "session", "flows", "flow_eval"):
+            con.unregister(name)
     asset_hosts = set(tables["asset"].column("host").to_pylist())
-    for r in proc.select(["host", "action", "auth_sock", "env_user"]).to_pylist():
-        e = endpoints[r["host"]]
-        if r["action"] == "exec":
-            e["execs"] = e.get("execs", 0) + 1
-            if r["auth_sock"] is not None or r["env_user"] is not None:
-                e["execs_with_env"] = e.get("execs_with_env", 0) + 1
-    for r in sock.select(["host", "action", "st_uid", "socket_kind"]).to_pylist():
-        e = endpoints[r["host"]]
-        if r["action"] == "connect":
-            e["connects"] = e.get("connects", 0) + 1
-            if r["st_uid"] is not None:
-                e["connects_with_st_uid"] = e.get("connects_with_st_uid", 0) + 1
-            if r["socket_kind"] == "agent":
-                e["agent_connects"] = e.get("agent_connects", 0) + 1
-    for r in tables["session"].select(["host"]).to_pylist():
-        e = endpoints[r["host"]]
-        e["sessions"] = e.get("sessions", 0) + 1
-    for r in flows.select(["src_host", "is_ssh"]).to_pylist():
-        if r["src_host"] in endpoints and r["is_ssh"]:
-            e = endpoints[r["src_host"]]
-            e["ssh_flows"] = e.get("ssh_flows", 0) + 1
     warnings: list[dict[str, str]] = []
     out_endpoints = []
-    for host in sorted(h for h in endpoints if h is not None):
+    for host in sorted(endpoints):
         e = endpoints[host]
         steps = {
             "socket_access": "ok" if e.get("connects") else "missing",
@@ -273,19 +307,17 @@ def coverage_counts(
         out_endpoints.append({"host": host, "counts": dict(sorted(e.items())), "steps": steps})
     dests: dict[str, Counter[str]] = defaultdict(Counter)
     skews: dict[str, int | None] = {}
-    host_of = {r["row_id"]: r["dst_host"] for r in flows.select(["row_id", "dst_host"]).to_pylist()}
-    for r in flow_eval.to_pylist():
-        h = host_of.get(r["flow_row"]) or "(unknown destination)"
-        key = r["status"] if r["status"] != "not_evaluable" else f"not_evaluable:{r['reason']}"
-        dests[h][key] += 1
-        if r["skew_us"] is not None:
-            skews[h] = r["skew_us"]
+    for host, status, reason, n, skew in evals:
+        key = status if status != "not_evaluable" else f"not_evaluable:{reason}"
+        dests[host][key] += n
+        if skew is not None:
+            skews[host] = skew
     spans: dict[str, dict[str, Any]] = {}
     for r in tables["source_span"].to_pylist():
-        s = spans.setdefault(r["host"], {"records": 0, "sshd_records": 0, "sources": set()})
-        s["records"] += r["records"] or 0
-        s["sshd_records"] += r["sshd_records"] or 0
-        s["sources"].add(r["source"])
+        sp = spans.setdefault(r["host"], {"records": 0, "sshd_records": 0, "sources": set()})
+        sp["records"] += r["records"] or 0
+        sp["sshd_records"] += r["sshd_records"] or 0
+        sp["sources"].add(r["source"])
     out_dests = []
     for host in sorted(set(dests) | {h for h in spans if h}):
         sp = spans.get(host, {"records": 0, "sshd_records": 0, "sources": set()})

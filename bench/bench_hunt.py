@@ -75,14 +75,17 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--events", type=int, default=1_000_000)
     ap.add_argument("--keep", action="store_true", help="keep the generated data")
+    ap.add_argument("--reuse", action="store_true", help="reuse data kept by an earlier --keep")
     args = ap.parse_args()
     data = OUT / "data"
-    shutil.rmtree(data, ignore_errors=True)
     OUT.mkdir(parents=True, exist_ok=True)
-    scale = max(1, round(args.events / EVENTS_PER_SCALE))
-    t0 = time.perf_counter()
-    simulate(data, seed=11, scale=scale)
-    gen_s = time.perf_counter() - t0
+    gen_s = 0.0
+    if not (args.reuse and (data / "assets.csv").exists()):
+        shutil.rmtree(data, ignore_errors=True)
+        scale = max(1, round(args.events / EVENTS_PER_SCALE))
+        t0 = time.perf_counter()
+        simulate(data, seed=11, scale=scale)
+        gen_s = time.perf_counter() - t0
     (data / "MANIFEST.json").unlink(missing_ok=True)
     files = sorted(data.glob("macs/*/eslogger.jsonl"))
     size = sum(f.stat().st_size for f in files)
