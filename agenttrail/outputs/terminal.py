@@ -84,6 +84,13 @@ def render(report: dict[str, Any], console: Console, min_severity: int = 0) -> N
             f"{host}: no telemetry for {', '.join(steps)}"))
 
 
+def _step(console: Console, label: str, text: str, src: dict[str, Any] | None = None) -> None:
+    """One step of a chain, with the file and line it came from on the next line."""
+    console.print(Text(f"  {label:<9}") + Text(text), highlight=False)
+    if src:
+        console.print(Text(f"{'':11}{src['file']}:{src['line']}", style="dim"), highlight=False)
+
+
 def render_chain(inc: dict[str, Any], console: Console) -> None:
     """The evidence chain of one incident."""
     actor = inc.get("actor") or {}
@@ -93,37 +100,29 @@ def render_chain(inc: dict[str, Any], console: Console) -> None:
     console.print(Text(f"{inc['title']} ({inc['severity']}) incident {inc['uid'][:16]}",
                        style="bold"))
     if actor:
-        console.print(
-            f"  actor:  login user {actor.get('auid_name') or '?'} (auid {actor.get('auid')}), "
-            f"euid {actor.get('euid')}, audit session {actor.get('asid')}", highlight=False, markup=False)
+        _step(console, "actor:", f"login user {actor.get('auid_name') or '?'} (auid "
+              f"{actor.get('auid')}), euid {actor.get('euid')}, audit session {actor.get('asid')}")
     if victim:
-        console.print(f"  victim: {victim.get('name') or '?'} (uid {victim.get('uid')}), "
-                      f"owner from {victim.get('owner_origin')}", highlight=False, markup=False)
+        _step(console, "victim:", f"{victim.get('name') or '?'} (uid {victim.get('uid')}), "
+              f"owner from {victim.get('owner_origin')}")
     if sock.get("path"):
-        src = (sock.get("connect") or {}).get("source")
-        where = f"  [{src['file']}:{src['line']}]" if src else ""
-        console.print(f"  socket: {sock['path']} (scope {sock.get('scope')}){where}",
-                      highlight=False, markup=False)
+        _step(console, "socket:", f"{sock['path']} (scope {sock.get('scope')})",
+              (sock.get("connect") or {}).get("source"))
     for proc in inc.get("processes", []):
-        src = proc.get("exec_source") or proc.get("connect_source")
-        where = f"  [{src['file']}:{src['line']}]" if src else ""
         args = " ".join(proc.get("args") or []) or proc.get("exe")
-        console.print(f"  process: pid {proc['pid']} ({proc.get('exe')}): {args}{where}",
-                      highlight=False, markup=False)
+        _step(console, "process:", f"pid {proc['pid']} ({proc.get('exe')}): {args}",
+              proc.get("exec_source") or proc.get("connect_source"))
     for hop in inc["hops"]:
         fl = hop.get("flow") or {}
         if fl:
             dt_s = "" if hop.get("dt_us") is None else f", {hop['dt_us'] / 1e6:+.3f}s from seed"
-            console.print(
-                f"  ssh:    {fl['src_ip']}:{fl['src_port']} -> {fl['dst_ip']}:{fl['dst_port']}"
-                f" ({fl.get('dst_host') or 'unknown host'}) at {ts(fl['start_us'])}, linked by "
-                f"{hop.get('link') or 'flow'}{dt_s}  [{fl['source']['file']}:{fl['source']['line']}]",
-                highlight=False, markup=False)
+            _step(console, "ssh:",
+                  f"{fl['src_ip']}:{fl['src_port']} -> {fl['dst_ip']}:{fl['dst_port']}"
+                  f" ({fl.get('dst_host') or 'unknown host'}) at {ts(fl['start_us'])}, linked by "
+                  f"{hop.get('link') or 'flow'}{dt_s}", fl.get("source"))
         lg = hop.get("login") or {}
         if lg:
-            console.print(
-                f"  login:  {lg['result']} for {lg['user']} on {lg['host']}: {lg['message']}  "
-                f"[{lg['source']['file']}:{lg['source']['line']}]", highlight=False, markup=False)
+            _step(console, "login:", f"{lg['result']} for {lg['user']} on {lg['host']}: "
+                  f"{lg['message']}", lg.get("source"))
         elif hop.get("login_status"):
-            console.print(f"  login:  {hop['login_status'].replace('_', ' ')} on the destination",
-                          highlight=False, markup=False)
+            _step(console, "login:", f"{hop['login_status'].replace('_', ' ')} on the destination")
