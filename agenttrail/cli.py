@@ -16,6 +16,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.text import Text
 
 from agenttrail import __version__
 from agenttrail.config import DEFAULT_CONFIG, ConfigError, Settings, load
@@ -85,6 +86,16 @@ def _settings(
     return settings.with_options(**opts)
 
 
+def _input_format(name: str | None) -> str | None:
+    from agenttrail.readers import BY_NAME
+
+    if name is not None and name not in BY_NAME:
+        err.print(f"error: --input-format {name!r} is not a format; one of: "
+                  f"{', '.join(sorted(BY_NAME))}")
+        raise typer.Exit(EXIT_USAGE)
+    return name
+
+
 @app.command()
 def hunt(
     paths: Annotated[list[str], typer.Argument(help="Files, folders (walked) or - for stdin.")],
@@ -108,6 +119,9 @@ def hunt(
     temp_dir: Annotated[str | None, typer.Option(help="Where DuckDB may spill to disk.")] = None,
     max_line_bytes: Annotated[int | None, typer.Option(
         help="Longer lines are reported and skipped (default 1 MiB).")] = None,
+    input_format: Annotated[str | None, typer.Option(
+        help="Read every input as this format instead of recognising it "
+        "(names: `agenttrail formats`).")] = None,
     output: Annotated[Path | None, typer.Option("-o", "--output", help=(
         "Folder for findings.json, findings.jsonl, report.json and run.json."))] = None,
     fail_on: Annotated[str, typer.Option(
@@ -133,10 +147,10 @@ def hunt(
         year=year, collected_at_us=_time(collected_at, "--collected-at"),
         since_us=_time(since, "--since"), until_us=_time(until, "--until"),
         only_host=only_host, threads=threads, memory_limit=memory_limit, temp_dir=temp_dir,
-        max_line_bytes=max_line_bytes,
+        max_line_bytes=max_line_bytes, input_format=_input_format(input_format),
     )
     logging.basicConfig(level=logging.DEBUG if debug else logging.WARNING)
-    progress = (lambda msg: err.print(f"[dim]{msg}[/]")) if err.is_terminal else None
+    progress = (lambda msg: err.print(Text(msg, style="dim"))) if err.is_terminal else None
     try:
         result = run_hunt(paths, settings, progress)
     except (InputError, ConfigError) as exc:
@@ -234,28 +248,49 @@ def simulate(
     scenario: Annotated[list[str] | None, typer.Option(
         help="Scenario to include (repeatable); default: all.")] = None,
     scale: Annotated[int, typer.Option(help="Multiply the background volume.")] = 1,
+    formats: Annotated[str | None, typer.Option(
+        help="Comma-separated formats, at most one per kind (endpoint, flow, login); the others "
+        "stay eslogger, zeek, syslog. E.g. osquery,suricata,journald.")] = None,
 ) -> None:
-    """Write a realistic dataset (eslogger, Zeek, sshd logs, assets.csv) with planted scenarios."""
+    """Write a realistic dataset (eslogger, Zeek, sshd logs, assets.csv) with planted scenarios.
+
+    The dataset's MANIFEST.json says what a correct hunt concludes, with the file and line of
+    each key record.
+    """
     from agenttrail.simulate import SCENARIOS
     from agenttrail.simulate import simulate as run_simulate
+    from agenttrail.simulate.formats import choose
 
     for name in scenario or []:
         if name not in SCENARIOS:
             err.print(f"error: no scenario {name!r}; known: {', '.join(SCENARIOS)}")
             raise typer.Exit(EXIT_USAGE)
-    run_simulate(output, seed=seed, scenarios=scenario or None, scale=scale)
+    names = [n.strip() for n in (formats or "").split(",") if n.strip()]
+    try:
+        choose(names)
+    except ValueError as exc:
+        err.print(f"error: --formats: {exc}")
+        raise typer.Exit(EXIT_USAGE) from exc
+    run_simulate(output, seed=seed, scenarios=scenario or None, scale=scale, formats=names)
     Console(highlight=False).print(f"wrote {output}")
 
 
 @app.command()
 def formats() -> None:
-    """List the input formats agenttrail reads."""
+    """List the input formats agenttrail reads, each with an example record.
+
+    Formats are recognised by content; `hunt --input-format NAME` forces one.
+    """
     from agenttrail.readers import READERS
 
-    out = Console(highlight=False)
+    out = Console(highlight=False, soft_wrap=True, tab_size=4)
     for r in READERS:
-        doc = (r.__doc__ or "").strip().splitlines()[0]
-        out.print(f"{r.NAME:14} {'needs --host/--host-from-path  ' if r.NEEDS_HOST else ''}{doc}")
+        doc = (r.__doc__ or "").strip().splitlines()[0].replace("``", "")
+        needs = "  (needs --host or --host-from-path)" if r.NEEDS_HOST else ""
+        out.print(Text(r.NAME, style="bold") + Text(f"  {doc}{needs}"))
+        for line in r.EXAMPLE.splitlines():
+            out.print(Text("    " + line, style="dim"))
+        out.print()
 
 
 @app.command()

@@ -118,6 +118,7 @@ class Settings:
     threads: int | None = None
     memory_limit: str | None = None
     temp_dir: str | None = None
+    input_format: str | None = None
     max_line_bytes: int = 1 << 20
 
     def with_options(self, **opts: Any) -> Settings:

@@ -18,7 +18,7 @@ from agenttrail import __version__, detect
 from agenttrail.config import Settings
 from agenttrail.incidents import build
 from agenttrail.ingest import Ingested, ingest
-from agenttrail.normalise import normalise
+from agenttrail.normalise import dedupe, normalise
 from agenttrail.report import Evidence, build_report, coverage_counts, needed_rows
 
 
@@ -54,7 +54,9 @@ def hunt(
     ing = ingest(paths, settings, con, progress)
     timings["read_s"] = time.perf_counter() - t0
     t1 = time.perf_counter()
-    tables = normalise(ing.tables, settings, con)
+    tables, duplicates = dedupe(normalise(ing.tables, settings, con), con)
+    for account in ing.accounts:
+        account.duplicates += duplicates.get(account.path, 0)
     timings["normalise_s"] = time.perf_counter() - t1
     t2 = time.perf_counter()
     if progress:

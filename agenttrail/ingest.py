@@ -186,7 +186,8 @@ def _read_one(
             Issue(rel, None, "file", f"cannot read: {exc.strerror}", hint="check permissions")
         )
         return ReadResult(account)
-    reader = readers.sniff(read_head(plain))
+    forced = settings.input_format
+    reader = readers.BY_NAME[forced] if forced else readers.sniff(read_head(plain))
     if reader is None:
         n = _count_lines(plain, settings.max_line_bytes)
         account.read = n

@@ -89,6 +89,8 @@ _COLUMNS: dict[str, list[tuple[str, pa.DataType]]] = {
     "dns": [
         ("time", TS), ("t_us", I64), ("sensor", STR), ("client_ip", STR), ("query", STR),
         ("answer_ip", STR), ("ttl", I64),
+        # normalisation: the canonical host name of the query, and its first label
+        ("query_host", STR), ("query_label", STR), ("row_id", I64),
     ],
     "asset": [
         ("host", STR), ("ip", STR), ("start_hi", I64), ("start_lo", I64), ("end_hi", I64),

@@ -39,9 +39,10 @@ def normalise(
     out = dict(tables)
     for name in HOST_TABLES:
         out[name] = _canonical_hosts(out[name], settings)
-    out["asset"] = build_assets(settings)
+    out["asset"] = _assets(build_assets(settings), tables["asset"], settings, con)
     out["flow"] = _flows(out["flow"], settings, con, out["asset"])
-    out["process"] = _process(out["process"])
+    out["process"] = _process(out["process"], settings)
+    out["dns"] = _dns(out["dns"], settings)
     out["socket"] = _sockets(out["socket"], out["process"], settings)
     out["sockpath"] = _sockpaths(out["socket"], out["process"], settings)
     out["user"] = _users(out, con)
@@ -175,8 +176,9 @@ def _flows(
 AGENT_CLIENTS = frozenset({"ssh", "scp", "sftp", "ssh-add", "git", "rsync"})
 
 
-def _process(process: pa.Table) -> pa.Table:
-    """Literal ssh destinations become addresses; the agent socket an exec would use."""
+def _process(process: pa.Table, settings: Settings) -> pa.Table:
+    """Literal ssh destinations become addresses, names canonical host names; the agent socket
+    an exec would use."""
     if process.num_rows == 0:
         return process
 
@@ -184,7 +186,14 @@ def _process(process: pa.Table) -> pa.Table:
         ip = parse_ip(v)
         return str(ip) if ip is not None else None
 
+    def name(v: str | None) -> str | None:
+        return v if v is None or parse_ip(v) is not None else settings.canonical_host(v)
+
     dest = _map_distinct(process.column("ssh_dest_host"), literal)
+    process = process.set_column(
+        process.column_names.index("ssh_dest_host"), "ssh_dest_host",
+        _map_distinct(process.column("ssh_dest_host"), name),
+    )
     client = _map_distinct(
         process.column("exe"),
         lambda e: (e or "").rsplit("/", 1)[-1] in AGENT_CLIENTS,
@@ -206,6 +215,17 @@ def _process(process: pa.Table) -> pa.Table:
     for name, values in (("agent_client", client), ("agent_path", agent_path)):
         process = process.set_column(process.column_names.index(name), name, values)
     return conform("process", process)
+
+
+def _dns(dns: pa.Table, settings: Settings) -> pa.Table:
+    """Canonical host name of each query (as ssh argv names are made canonical) and its first
+    label, so ``ssh db1`` resolved through a search domain as ``db1.corp.example`` matches."""
+    if dns.num_rows == 0:
+        return dns
+    host = _map_distinct(dns.column("query"), settings.canonical_host)
+    label = _map_distinct(host, lambda h: h.split(".", 1)[0] if h else None)
+    dns = dns.set_column(dns.column_names.index("query_host"), "query_host", host)
+    return dns.set_column(dns.column_names.index("query_label"), "query_label", label)
 
 
 def _paths(table: pa.Table, column: str) -> pa.ChunkedArray:
@@ -376,6 +396,76 @@ def build_assets(settings: Settings) -> pa.Table:
     return conform("asset", pa.Table.from_pylist(rows))
 
 
+def _usable_learned(ip: str | None) -> bool:
+    addr = parse_ip(ip)
+    return addr is not None and not (
+        addr.is_loopback or addr.is_link_local or addr.is_unspecified or addr.is_multicast
+    )
+
+
+def _assets(
+    explicit: pa.Table, learned: pa.Table, settings: Settings, con: duckdb.DuckDBPyConnection
+) -> pa.Table:
+    """Explicit assets plus those learned from the data (DHCP leases, interface snapshots, ECS
+    ``host.ip``), as validity intervals.
+
+    Learned rows never override an explicit mapping of the same address. Per address, successive
+    rows naming the same host collapse into one interval, which ends where the address is next
+    seen on another host (or at its lease end); loopback, link-local and multicast addresses
+    are not host identities and are dropped.
+    """
+    if learned.num_rows == 0:
+        return explicit
+    host = _map_distinct(learned.column("host"), settings.canonical_host)
+    ip = _map_distinct(learned.column("ip"), canonical_ip)
+    usable = _map_distinct(ip, _usable_learned, pa.bool_())
+    keep = pc.and_(pc.fill_null(usable, False), pc.is_valid(host))
+    if explicit.num_rows:
+        keep = pc.and_(keep, pc.invert(pc.is_in(ip, value_set=explicit.column("ip"))))
+    rows = pa.table({
+        "host": host, "ip": ip, "vf": learned.column("valid_from_us"),
+        "vt": learned.column("valid_to_us"),
+        "origin": pc.fill_null(learned.column("origin"), "learned"),
+    }).filter(keep)
+    if rows.num_rows == 0:
+        return explicit
+    con.register("learned_in", rows)
+    try:
+        merged = con.sql(
+            """
+            WITH o AS (
+              SELECT *, lag(host) OVER w AS prev_host FROM learned_in
+              WINDOW w AS (PARTITION BY ip ORDER BY vf NULLS FIRST, host, origin, vt NULLS LAST)
+            ), g AS (
+              SELECT *, sum(CASE WHEN prev_host IS DISTINCT FROM host THEN 1 ELSE 0 END) OVER (
+                PARTITION BY ip ORDER BY vf NULLS FIRST, host, origin, vt NULLS LAST
+                ROWS UNBOUNDED PRECEDING) AS grp FROM o
+            ), isl AS (
+              SELECT ip, host, grp, min(vf) AS vf, max(vt) AS vt, bool_or(vt IS NULL) AS open_end,
+                     min(origin) AS origin FROM g GROUP BY ip, host, grp
+            ), fin AS (
+              SELECT *, lead(vf) OVER (PARTITION BY ip ORDER BY grp) AS next_vf FROM isl
+            )
+            SELECT host, ip, vf AS valid_from_us,
+                   CASE WHEN open_end THEN next_vf - 1
+                        ELSE least(vt, coalesce(next_vf - 1, vt)) END AS valid_to_us,
+                   origin
+            FROM fin ORDER BY ip, vf NULLS FIRST, host
+            """
+        ).to_arrow_table()
+    finally:
+        con.unregister("learned_in")
+    ranges = {ip: network_range(parse_network(ip)) for ip in set(merged.column("ip").to_pylist())}
+    ips = merged.column("ip").to_pylist()
+    cols = {name: pa.array([ranges[i][k] for i in ips], pa.int64())
+            for k, name in enumerate(("start_hi", "start_lo", "end_hi", "end_lo"))}
+    learned_rows = conform("asset", merged.append_column("start_hi", cols["start_hi"])
+                           .append_column("start_lo", cols["start_lo"])
+                           .append_column("end_hi", cols["end_hi"])
+                           .append_column("end_lo", cols["end_lo"]))
+    return pa.concat_tables([explicit, learned_rows.select(explicit.column_names)])
+
+
 def _scope(tables: dict[str, pa.Table], settings: Settings) -> dict[str, pa.Table]:
     """Apply ``--since``, ``--until`` and ``--only-host``."""
     if settings.since_us is None and settings.until_us is None and not settings.only_host:
@@ -400,3 +490,98 @@ def _scope(tables: dict[str, pa.Table], settings: Settings) -> dict[str, pa.Tabl
             mask = pc.and_(mask, pa.array(keep))
         out[name] = t.filter(mask)
     return out
+
+
+#: Flow formats in order of preference when two sensors saw the same connection.
+_FLOW_PREFERENCE = ("zeek", "suricata")
+
+_FLOW_DUPLICATES = """
+WITH o AS (
+  SELECT *, {t} - lag({t}) OVER (PARTITION BY {key} ORDER BY {t}, src_file, src_line) AS gap
+  FROM dup_in WHERE {t} IS NOT NULL
+), c AS (
+  SELECT *, sum(CASE WHEN gap IS NULL OR gap > 1000000 THEN 1 ELSE 0 END) OVER (
+    PARTITION BY {key} ORDER BY {t}, src_file, src_line ROWS UNBOUNDED PRECEDING) AS grp
+  FROM o
+), r AS (
+  SELECT __i, src_file, first_value(src_file) OVER w AS keep_file,
+         first_value(__i) OVER w AS keep_i,
+         count(DISTINCT src_file) OVER (PARTITION BY {key}, grp) AS files,
+         bool_or(saw_syn) OVER (PARTITION BY {key}, grp) AS any_syn,
+         bool_or(ssh_auth_hint) OVER (PARTITION BY {key}, grp) AS any_auth
+  FROM c WINDOW w AS (PARTITION BY {key}, grp ORDER BY {rank}
+                      ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING)
+)
+SELECT __i, src_file, keep_i, any_syn, any_auth FROM r
+WHERE __i <> keep_i AND files > 1 AND src_file <> keep_file
+"""
+
+_LOGIN_DUPLICATES = """
+SELECT __i, src_file FROM (
+  SELECT __i, src_file,
+         t_us - lag(t_us) OVER (PARTITION BY host, program, pid, message
+                                ORDER BY t_us, src_file, src_line) AS gap
+  FROM dup_in WHERE t_us IS NOT NULL AND pid IS NOT NULL AND message IS NOT NULL
+) WHERE gap <= 1000000
+"""
+
+
+def dedupe(
+    tables: dict[str, pa.Table], con: duckdb.DuckDBPyConnection
+) -> tuple[dict[str, pa.Table], dict[str, int]]:
+    """Merge records seen twice, keeping one; return the tables and the count dropped per file.
+
+    * Flows seen by two sensors: the same 5-tuple from different files with starts within 1 s
+      (a chain of such starts is one connection). The protocol-aware record is kept (Zeek, then
+      Suricata, then flow exports), then the one with an authentication hint, then the first by
+      file and line; the kept record takes the SYN and authentication evidence of the others.
+    * Log lines forwarded twice: login records with the same host, program, pid and message
+      within 1 s of each other, in any files; the first by time, file and line is kept.
+
+    Dropped records stay counted as normalised in their file's accounting and are counted
+    again as ``duplicates`` (DESIGN §8).
+    """
+    out = dict(tables)
+    dropped: dict[str, int] = {}
+    pref = " ".join(f"WHEN '{f}' THEN {i}" for i, f in enumerate(_FLOW_PREFERENCE))
+    sql = {
+        "flow": _FLOW_DUPLICATES.format(
+            t="start_us", key="src_ip, src_port, dst_ip, dst_port, coalesce(proto, 'tcp')",
+            rank=f"CASE src_format {pref} ELSE 9 END, ssh_auth_hint IS NULL, src_file, src_line",
+        ),
+        "login": _LOGIN_DUPLICATES,
+    }
+    for name, query in sql.items():
+        t = out[name]
+        if t.num_rows < 2:
+            continue
+        index = pa.array(range(t.num_rows), pa.int64())
+        con.register("dup_in", t.append_column("__i", index))
+        try:
+            dup = con.sql(query).to_arrow_table()
+        finally:
+            con.unregister("dup_in")
+        if dup.num_rows == 0:
+            continue
+        for f in dup.column("src_file").to_pylist():
+            dropped[f] = dropped.get(f, 0) + 1
+        if name == "flow":
+            t = _merge_flow_evidence(t, dup)
+        out[name] = t.filter(pc.invert(pc.is_in(index, value_set=dup.column("__i"))))
+    return out, dict(sorted(dropped.items()))
+
+
+def _merge_flow_evidence(flow: pa.Table, dup: pa.Table) -> pa.Table:
+    """The kept flow of a cluster takes the SYN and authentication evidence of its duplicates."""
+    syn = flow.column("saw_syn").to_pylist()
+    auth = flow.column("ssh_auth_hint").to_pylist()
+    for k, s, a in zip(dup.column("keep_i").to_pylist(), dup.column("any_syn").to_pylist(),
+                       dup.column("any_auth").to_pylist(), strict=True):
+        if s and not syn[k]:
+            syn[k] = True
+        if a is not None and auth[k] is None:
+            auth[k] = a
+    flow = flow.set_column(flow.column_names.index("saw_syn"), "saw_syn",
+                           pa.array(syn, pa.bool_()))
+    return flow.set_column(flow.column_names.index("ssh_auth_hint"), "ssh_auth_hint",
+                           pa.array(auth, pa.bool_()))

@@ -112,3 +112,36 @@ def test_rules_lists_the_catalogue() -> None:
     ]
     code, output = run("rules", "ssh_flow_without_login")
     assert "auth_min_pkts" in output
+
+
+def test_input_format_overrides_recognition(tmp_path: Path) -> None:
+    # constructed: an sshd log whose first lines are a banner no reader recognises
+    log = tmp_path / "db1-auth.txt"
+    banner = "".join(f"exported by collector, page {i}\n" for i in range(8))
+    accepted = ("Mar  2 10:15:19 db1 sshd[4242]: Accepted publickey for alice from 10.10.1.35 "
+                "port 58583 ssh2: ED25519 SHA256:sQvstVY7/B5vk0J+y8j+KVXlzY5G3I7Ut8J2TSpaTXY\n")
+    log.write_text(banner + accepted)
+    out1, out2 = tmp_path / "o1", tmp_path / "o2"
+    code, _ = run("hunt", str(log), "--collected-at", "2026-03-02T18:00:00Z", "-o", str(out1))
+    assert code == 3  # not recognised: nothing read
+    acc = json.loads((out1 / "report.json").read_text())["inputs"]["files"][0]
+    assert (acc["format"], acc["read"], acc["unread"]) == (None, 9, 9)
+    code, _ = run("hunt", str(log), "--input-format", "sshd_syslog",
+                  "--collected-at", "2026-03-02T18:00:00Z", "-o", str(out2))
+    assert code == 0
+    acc = json.loads((out2 / "report.json").read_text())["inputs"]["files"][0]
+    assert (acc["format"], acc["read"], acc["normalised"]) == ("sshd_syslog", 9, 1)
+    assert acc["read"] == acc["normalised"] + acc["meta"] + acc["malformed"] + acc["unread"] + sum(
+        acc["skipped_by_type"].values())
+    code, output = run("hunt", str(log), "--input-format", "syslogish")
+    assert code == 2 and "sshd_syslog" in output
+
+
+def test_formats_lists_every_reader_with_an_example() -> None:
+    from agenttrail.readers import READERS
+
+    code, output = run("formats")
+    assert code == 0
+    for r in READERS:
+        assert r.NAME in output
+        assert r.EXAMPLE.splitlines()[0][:40] in output

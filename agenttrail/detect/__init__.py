@@ -72,7 +72,7 @@ def run(backend: BaseBackend, tables: dict[str, pa.Table], settings: Settings) -
     t = {
         name: backend.create_table(f"n_{name}", tables[name], overwrite=True)
         for name in ("process", "socket", "session", "flow", "login", "source_span", "asset",
-                     "user", "sockpath")
+                     "user", "sockpath", "dns")
     }
     proc = _materialise(backend, "e_proc", enrich.proc(t["process"]))
     owner = _materialise(
@@ -84,7 +84,7 @@ def run(backend: BaseBackend, tables: dict[str, pa.Table], settings: Settings) -
     tabs = Tables(
         proc=proc, owner=owner, sock_ev=sock, flow=flow, login=t["login"],
         span=t["source_span"], user_asid=ua, asset=t["asset"], process=t["process"],
-        settings=settings,
+        dns=t["dns"], settings=settings,
     )
     seed_exprs = [m.signals(tabs) for m in SEEDS]
     seeds = _materialise(backend, "d_seeds", ibis.union(*seed_exprs))

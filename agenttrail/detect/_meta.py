@@ -63,6 +63,7 @@ class Tables:
     user_asid: Table
     asset: Table
     process: Table
+    dns: Table
     settings: Settings
 
 

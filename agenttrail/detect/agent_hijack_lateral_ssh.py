@@ -56,20 +56,48 @@ def _dest_matches(q: Table, f: Table) -> BooleanValue:
 
 
 def lineage(t: Tables) -> Table:
-    """Every (ssh-family image, flow) pair explained by argv destination and lifetime."""
+    """Every (ssh-family image, flow) pair explained by argv destination and lifetime.
+
+    The destination resolves to the flow's address literally, through the assets (the flow's
+    attributed destination host), or through a DNS answer for the argv name that was valid while
+    the process ran (an answer seen up to its TTL before the exec, or during the process).
+    """
     w = t.settings.windows
+    skew = w.endpoint_skew * 1_000_000
     q = t.proc.filter(t.proc.agent_client.fill_null(False))
     f = t.flow.filter(t.flow.is_ssh & t.flow.start_us.notnull())
-    end = q.exit_us.coalesce(q.exec_us + w.time_window * 1_000_000)
-    return q.join(
-        f,
-        [f.src_host == q.host, _dest_matches(q, f),
-         f.start_us >= q.exec_us - w.endpoint_skew * 1_000_000, f.start_us <= end],
-    ).select(
-        l_host=q.host, l_pid=q.pid, l_pv=q.pidversion, l_ppid=q.ppid, l_ppv=q.parent_pidversion,
-        l_principal=q.principal_uid, l_asid=q.asid, l_gap=(f.start_us - q.exec_us).abs(),
-        flow_row=f.row_id,
+    tw = w.time_window * 1_000_000
+
+    def in_life(q: Table, f: Table) -> list[BooleanValue]:
+        return [f.src_host == q.host, f.start_us >= q.exec_us - skew,
+                f.start_us <= q.exit_us.coalesce(q.exec_us + tw)]
+
+    def pairs(j: Table, q: Table, f: Table) -> Table:
+        return j.select(
+            l_host=q.host, l_pid=q.pid, l_pv=q.pidversion, l_ppid=q.ppid,
+            l_ppv=q.parent_pidversion, l_principal=q.principal_uid, l_asid=q.asid,
+            l_gap=(f.start_us - q.exec_us).abs(), flow_row=f.row_id,
+        )
+
+    direct = pairs(q.join(f, [*in_life(q, f), _dest_matches(q, f)]), q, f)
+    named = q.filter(q.ssh_dest_ip_hi.isnull() & q.ssh_dest_host.notnull())
+    d = t.dns.filter(t.dns.answer_ip_hi.notnull())
+    d = d.select(
+        d_name=d.query_host, d_label=d.query_label, d_t=d.t_us,
+        d_until=d.t_us + d.ttl.coalesce(0) * 1_000_000, d_hi=d.answer_ip_hi, d_lo=d.answer_ip_lo,
     )
+    resolved = named.join(
+        d,
+        [(d.d_name == named.ssh_dest_host) | (d.d_label == named.ssh_dest_host),
+         d.d_until >= named.exec_us - skew, d.d_t <= named.exit_us.coalesce(named.exec_us + tw)],
+    )
+    port = resolved.ssh_dest_port.isnull() | (resolved.ssh_dest_port == f.dst_port)
+    by_dns = pairs(
+        resolved.join(f, [*in_life(resolved, f), f.dst_ip_hi == resolved.d_hi,
+                          f.dst_ip_lo == resolved.d_lo, port]),
+        resolved, f,
+    )
+    return direct.union(by_dns, distinct=True)
 
 
 def links(t: Tables, seeds: Table) -> Table:

@@ -47,6 +47,12 @@ from agenttrail.sshargv import parse_ssh_argv
 
 NAME = "eslogger"
 NEEDS_HOST = True
+EXAMPLE = (
+    '{"schema_version":1,"version":9,"time":"2026-03-02T10:15:01.532Z","event_type":78,'
+    '"global_seq_num":4711,"process":{"audit_token":{"pid":6817,"pidversion":9812,"auid":502,'
+    '"euid":0},"executable":{"path":"/usr/bin/ssh-add"}},"event":{"uipc_connect":{"file":'
+    '{"path":"/private/tmp/com.apple.launchd.gafrfwA94h/Listeners"},"domain":1,"type":1}}}'
+)
 
 #: The tables the reader fills, and the query (over the reduced rows) that fills each.
 TABLES: tuple[tuple[str, str], ...] = (

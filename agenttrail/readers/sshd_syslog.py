@@ -53,6 +53,10 @@ if TYPE_CHECKING:
 
 NAME = "sshd_syslog"
 NEEDS_HOST = False
+EXAMPLE = (
+    "Mar  2 10:15:19 db1 sshd[4242]: Accepted publickey for alice from 10.10.1.35 port 58583 "
+    "ssh2: ED25519 SHA256:sQvstVY7/B5vk0J+y8j+KVXlzY5G3I7Ut8J2TSpaTXY"
+)
 SOURCE = "syslog"
 
 #: Accounting kind of each skipped line status.

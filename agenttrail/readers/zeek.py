@@ -39,6 +39,11 @@ from agenttrail.readers._io import ReadContext, excerpt, head_lines, read_head, 
 
 NAME = "zeek"
 NEEDS_HOST = False
+EXAMPLE = (
+    "#separator \\x09\n#path\tconn\n#fields\tts\tuid\tid.orig_h\tid.orig_p\tid.resp_h\t"
+    "id.resp_p\tproto\tservice\n1772446519.087\tCk3Fz21\t10.10.1.35\t58583\t10.20.0.11\t22\t"
+    "tcp\tssh"
+)
 
 #: Logs whose records become flow rows; every other ``_path`` is counted as skipped.
 FLOW_PATHS = ("conn", "ssh")

@@ -20,6 +20,8 @@ from __future__ import annotations
 import json
 import os
 import random
+import shutil
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,6 +30,7 @@ from agenttrail.simulate._esjson import iso_ns
 from agenttrail.simulate.actions import play
 from agenttrail.simulate.background import background
 from agenttrail.simulate.check import check
+from agenttrail.simulate.formats import BASE_FILES, FAMILIES, choose
 from agenttrail.simulate.scenarios import BENIGN, BUILDERS, SCENARIOS
 from agenttrail.simulate.world import (
     MAC_LEASE_FROM,
@@ -65,12 +68,14 @@ class Manifest:
 
 
 def simulate(out_dir: Path, seed: int = 7, scenarios: list[str] | None = None,
-             scale: int = 1) -> Manifest:
+             scale: int = 1, formats: list[str] | tuple[str, ...] = ()) -> Manifest:
     """Write a dataset with ``background`` plus ``scenarios`` (default: all) to ``out_dir``.
 
     ``scale`` multiplies the background's random activity (about 13,000 eslogger events per unit
-    over the four-hour capture).
+    over the four-hour capture). ``formats`` picks other formats per family (see
+    :mod:`agenttrail.simulate.formats`); the base files of a replaced family are not kept.
     """
+    chosen = choose(formats)
     names = list(SCENARIOS) if scenarios is None else list(scenarios)
     unknown = [n for n in names if n not in SCENARIOS]
     if unknown:
@@ -105,7 +110,38 @@ def simulate(out_dir: Path, seed: int = 7, scenarios: list[str] | None = None,
     (out_dir / "MANIFEST.json").write_text(manifest.to_json(), encoding="utf-8")
     for rel, t in mtimes.items():  # a log file's mtime is its last write: year inference anchors
         os.utime(out_dir / rel, ns=(t, t))
+    if chosen != choose(()):
+        _convert(out_dir, chosen, manifest)
     return manifest
+
+
+def _convert(out_dir: Path, chosen: dict[str, str], manifest: Manifest) -> None:
+    """Replace the base files of each family whose chosen format is another one."""
+    with tempfile.TemporaryDirectory(prefix="agenttrail-sim-") as tmp:
+        base = Path(tmp) / "base"
+        shutil.copytree(out_dir, base)
+        replaced: set[str] = set()
+        written: list[str] = []
+        for family, name in chosen.items():
+            convert = FAMILIES[family][name]
+            if convert is None:
+                continue
+            for pattern in BASE_FILES[family]:
+                for f in out_dir.glob(pattern):
+                    replaced.add(f.relative_to(out_dir).as_posix())
+                    f.unlink()
+            written += convert(base, out_dir)
+    for d in sorted(out_dir.rglob("*"), reverse=True):  # folders emptied by the replacement
+        if d.is_dir() and not any(d.iterdir()):
+            d.rmdir()
+    data = manifest.data
+    data["formats"] = chosen
+    data["files"] = sorted({*(f for f in data["files"] if f not in replaced), *written})
+    for facts in data["expected"].values():  # file:line refs into replaced files are void
+        for key, where in list(facts.get("records", {}).items()):
+            if where and where["file"] in replaced:
+                facts["records"][key] = None
+    (out_dir / "MANIFEST.json").write_text(manifest.to_json(), encoding="utf-8")
 
 
 def _asset_rows(w: World) -> list[tuple[str, str, str, str]]:
