@@ -123,7 +123,7 @@ def hunt(
         help="Read every input as this format instead of recognising it "
         "(names: `agenttrail formats`).")] = None,
     output: Annotated[Path | None, typer.Option("-o", "--output", help=(
-        "Folder for findings.json, findings.jsonl, report.json and run.json."))] = None,
+        "Folder for findings.json, findings.jsonl, report.json, report.html and run.json."))] = None,
     fail_on: Annotated[str, typer.Option(
         help="Exit 1 when an incident is at or above: low, medium, high, critical, none.")] = "high",
     strict: Annotated[bool, typer.Option(help="Exit 3 when any input file had issues.")] = False,
@@ -166,7 +166,7 @@ def hunt(
         write_outputs(result, output, sys.argv)
     render(report, Console(highlight=False, width=None if sys.stdout.isatty() else 120))
     if output is not None:
-        err.print(f"wrote {output}/findings.json, findings.jsonl, report.json, run.json")
+        err.print(f"wrote {output}/findings.json, findings.jsonl, report.json, report.html, run.json")
     totals = report["inputs"]["totals"]
     any_issue = any(f["issues_total"] for f in report["inputs"]["files"])
     threshold = SEVERITY.get(fail_on, 99)
@@ -180,6 +180,54 @@ def hunt(
     if usable == 0 or (strict and any_issue):
         raise typer.Exit(EXIT_INPUT)
     raise typer.Exit(EXIT_OK)
+
+
+@app.command()
+def report(
+    report_json: Annotated[str, typer.Argument(
+        help="A report.json written by `hunt -o DIR`, or - for stdin.")],
+    output: Annotated[str | None, typer.Option("-o", "--output", help=(
+        "HTML file to write, or - for stdout. Default: report.html beside the report.json."))] = None,
+) -> None:
+    """Render a saved report.json as one self-contained HTML page, without reading the inputs.
+
+    The page is the same one `hunt -o DIR` writes as DIR/report.html: byte for byte, for the same
+    report.json.
+    """
+    from agenttrail.outputs import html
+
+    try:
+        text = sys.stdin.read() if report_json == "-" else Path(report_json).read_text(
+            encoding="utf-8")
+        doc = json.loads(text)
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        err.print(Text(f"error: cannot read {report_json}: {exc}"))
+        raise typer.Exit(EXIT_USAGE) from exc
+    if not isinstance(doc, dict) or "report_version" not in doc or "incidents" not in doc:
+        err.print(Text(f"error: {report_json} is not an agenttrail report.json "
+                       "(written by `agenttrail hunt -o DIR`)"))
+        raise typer.Exit(EXIT_USAGE)
+    try:
+        page = html.render(doc)
+    except Exception as exc:
+        err.print(Text(f"error: {report_json} could not be rendered ({type(exc).__name__}: "
+                       f"{exc}); was it edited by hand?"))
+        raise typer.Exit(EXIT_USAGE) from exc
+    if output == "-":
+        sys.stdout.write(page)
+        return
+    if output is not None:
+        target = Path(output)
+    elif report_json == "-":
+        target = Path("report.html")
+    else:
+        target = Path(report_json).with_name("report.html")
+    try:
+        target.write_text(page, encoding="utf-8", newline="\n")
+    except OSError as exc:
+        err.print(Text(f"error: cannot write {target}: {exc}"))
+        raise typer.Exit(EXIT_USAGE) from exc
+    err.print(Text(f"wrote {target}"))
 
 
 @app.command()

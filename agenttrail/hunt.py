@@ -19,6 +19,7 @@ from agenttrail.config import Settings
 from agenttrail.incidents import build
 from agenttrail.ingest import Ingested, ingest
 from agenttrail.normalise import dedupe, normalise
+from agenttrail.outputs import html
 from agenttrail.report import Evidence, build_report, coverage_counts, needed_rows
 
 
@@ -96,7 +97,7 @@ def dumps(obj: Any) -> str:
 
 
 def write_outputs(result: HuntResult, outdir: Path, argv: list[str]) -> None:
-    """Write findings.json, findings.jsonl, report.json and run.json into ``outdir``."""
+    """Write findings.json, findings.jsonl, report.json, report.html and run.json into ``outdir``."""
     outdir.mkdir(parents=True, exist_ok=True)
     findings = result.report["findings"]
     (outdir / "findings.json").write_text(dumps(findings), encoding="utf-8")
@@ -104,6 +105,7 @@ def write_outputs(result: HuntResult, outdir: Path, argv: list[str]) -> None:
         "".join(json.dumps(f, ensure_ascii=False) + "\n" for f in findings), encoding="utf-8"
     )
     (outdir / "report.json").write_text(dumps(result.report), encoding="utf-8")
+    html.write(result.report, outdir / "report.html")
     run = {
         "tool_version": __version__,
         "started_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(
