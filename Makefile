@@ -27,4 +27,4 @@ bench: $(STAMP)
 	$(BIN)/python bench/bench_hunt.py
 
 clean:
-	rm -rf $(VENV) demo-out
+	rm -rf $(VENV) demo-out tests/artifacts
