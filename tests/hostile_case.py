@@ -21,8 +21,8 @@ ESC = "\x1b"
 BEL = "\x07"
 TITLE_PAYLOAD = "<script>document.title='pwned'</script>"
 
-MAC = f"mac-<svg onload=window.__pwned=1>{RLO}fdp.exe"
-DB = "db1<b>x"
+MAC = f"mac-'<svg onload=window.__pwned=1>{RLO}fdp.exe"
+DB = 'db1"<b>x'
 ACTOR = 'bob"><svg/onload=window.__pwned=2>'
 VICTIM = f"alice<script>window.__pwned=9</script>{RLO}"
 SOCKET = f"/Users/al<img src=x onerror=window.__pwned=3>{ESC}[31m{RLO}/.ssh/agent/s.abc.agent.def"
@@ -36,7 +36,7 @@ BROKEN_LINE = '{"time":"' + TITLE_PAYLOAD + RLO + '", broken'
 # Strings the page must show as text (hidden characters appear as their escapes). ARG is not
 # among them: the reader keeps the arguments of ssh clients only (DESIGN §3).
 SHOWN = [
-    "mac-<svg onload=window.__pwned=1>", "fdp.exe", DB, ACTOR,
+    "mac-'<svg onload=window.__pwned=1>", "fdp.exe", DB, ACTOR,
     "<script>window.__pwned=4</script>", "<img src=x onerror=window.__pwned=3>",
     "<script>window.__pwned=6</script>",
     "<img src=x onerror=window.__pwned=7>", EVENT_TYPE, TITLE_PAYLOAD,

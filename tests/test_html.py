@@ -27,6 +27,8 @@ from typer.testing import CliRunner
 
 from agenttrail.cli import app
 from agenttrail.outputs import html
+from agenttrail.outputs.html import timeline
+from agenttrail.outputs.html_chain import chain_diagram
 from tests import hostile_case
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -196,6 +198,43 @@ def test_sections_that_arrive_with_other_issues_are_rendered(
     assert "true positive" in page and "Resolved" in page
     assert "blast radius" in page
     assert _hidden_chars(page) == []
+
+
+def test_chain_has_one_branch_per_hop(demo: tuple[Path, dict[str, Any]]) -> None:
+    """Two destinations from one process: two SSH nodes, each ending in its login or its gap."""
+    _, report = demo
+    inc = copy.deepcopy(report["incidents"][0])
+    second = copy.deepcopy(report["incidents"][1]["hops"][0])  # app1, login missing
+    inc["hops"].append(second)
+    d = chain_diagram(inc, 1)
+    assert [n["kind"] for n in d["nodes"]] == [
+        "socket", "process", "process", "ssh", "ssh", "login", "absent"]
+    socket, _, ssh_proc, ssh1, ssh2, login, absent = d["nodes"]
+    assert ssh1["y"] < ssh2["y"] and login["y"] == ssh1["y"] and absent["y"] == ssh2["y"]
+    assert "to db1" in ssh1["lines"] and "to app1" in ssh2["lines"]
+    edges = [e["d"] for e in d["edges"]]
+    assert len(edges) == 2 + 2 * 2  # socket -> each process, then process -> ssh -> login per hop
+    # the first hop is drawn from the process that made it (pid 6821, the second process)
+    start = f"M{ssh_proc['x'] + ssh_proc['w']} {ssh_proc['y'] + ssh_proc['h'] // 2} "
+    assert edges[2].startswith(start)
+    assert [e["cls"] for e in d["edges"]][-1] == "edge absent"
+    assert socket["lines"][1] == "owner alice (501)"
+
+
+def test_flow_without_login_alone_draws_the_connection_and_the_gap() -> None:
+    inc = {
+        "signals": [], "processes": [], "socket": None,
+        "hops": [{"rule_id": "ssh_flow_without_login", "link": None, "join_key": None,
+                  "dt_us": None, "login_status": "incomplete", "login": None,
+                  "flow": {"start_us": 1, "src_ip": "10.0.0.1", "src_port": 5, "dst_ip": "10.0.0.2",
+                           "dst_port": 22, "dst_host": "db1", "source": {"file": "c", "line": 3}}}],
+    }
+    d = chain_diagram(inc, 3)
+    assert [n["kind"] for n in d["nodes"]] == ["ssh", "absent"]
+    assert d["nodes"][1]["lines"][0].startswith("✗ no login yet")
+    assert [e["cls"] for e in d["edges"]] == ["edge absent"]
+    [e1, e2] = timeline(inc)
+    assert (e1["step"], e1["source"], e2["step"], e2["absent"]) == ("ssh", "c:3", "login", True)
 
 
 # ------------------------------------------------------------------------------- in a browser
