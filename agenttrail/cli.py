@@ -23,6 +23,7 @@ from agenttrail.config import DEFAULT_CONFIG, ConfigError, Settings, load
 from agenttrail.detect import CATALOGUE
 from agenttrail.detect._meta import SEVERITY
 from agenttrail.ingest import InputError
+from agenttrail.outputs.visible import visible
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE, EXIT_INPUT = 0, 1, 2, 3
 
@@ -38,7 +39,24 @@ app = typer.Typer(
 config_app = typer.Typer(help="Print or check the TOML config.", no_args_is_help=True)
 app.add_typer(config_app, name="config")
 
-err = Console(stderr=True, highlight=False)
+class _Messages:
+    """Messages on stderr. They quote paths and values from the input, so they are never read as
+    Rich markup and their hidden characters are made visible (lines are kept)."""
+
+    def __init__(self) -> None:
+        self.console = Console(stderr=True, highlight=False)
+
+    @property
+    def is_terminal(self) -> bool:
+        return self.console.is_terminal
+
+    def print(self, message: str | Text = "") -> None:
+        if isinstance(message, str):
+            message = Text("\n".join(visible(line) for line in message.split("\n")))
+        self.console.print(message)
+
+
+err = _Messages()
 
 
 def _time(value: str | None, option: str) -> int | None:
@@ -150,7 +168,7 @@ def hunt(
         max_line_bytes=max_line_bytes, input_format=_input_format(input_format),
     )
     logging.basicConfig(level=logging.DEBUG if debug else logging.WARNING)
-    progress = (lambda msg: err.print(Text(msg, style="dim"))) if err.is_terminal else None
+    progress = (lambda msg: err.print(Text(visible(msg), style="dim"))) if err.is_terminal else None
     try:
         result = run_hunt(paths, settings, progress)
     except (InputError, ConfigError) as exc:
@@ -201,17 +219,17 @@ def report(
             encoding="utf-8")
         doc = json.loads(text)
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        err.print(Text(f"error: cannot read {report_json}: {exc}"))
+        err.print(f"error: cannot read {report_json}: {exc}")
         raise typer.Exit(EXIT_USAGE) from exc
     if not isinstance(doc, dict) or "report_version" not in doc or "incidents" not in doc:
-        err.print(Text(f"error: {report_json} is not an agenttrail report.json "
-                       "(written by `agenttrail hunt -o DIR`)"))
+        err.print(f"error: {report_json} is not an agenttrail report.json "
+                  "(written by `agenttrail hunt -o DIR`)")
         raise typer.Exit(EXIT_USAGE)
     try:
         page = html.render(doc)
     except Exception as exc:
-        err.print(Text(f"error: {report_json} could not be rendered ({type(exc).__name__}: "
-                       f"{exc}); was it edited by hand?"))
+        err.print(f"error: {report_json} could not be rendered ({type(exc).__name__}: "
+                  f"{exc}); was it edited by hand?")
         raise typer.Exit(EXIT_USAGE) from exc
     if output == "-":
         sys.stdout.write(page)
@@ -225,9 +243,9 @@ def report(
     try:
         target.write_text(page, encoding="utf-8", newline="\n")
     except OSError as exc:
-        err.print(Text(f"error: cannot write {target}: {exc}"))
+        err.print(f"error: cannot write {target}: {exc}")
         raise typer.Exit(EXIT_USAGE) from exc
-    err.print(Text(f"wrote {target}"))
+    err.print(f"wrote {target}")
 
 
 @app.command()
@@ -272,7 +290,7 @@ def config_validate(path: Annotated[Path, typer.Argument(help="The TOML file.")]
     except ConfigError as exc:
         err.print(f"error: {exc}")
         raise typer.Exit(EXIT_USAGE) from exc
-    Console().print(f"{path}: ok")
+    Console(highlight=False).print(Text(visible(f"{path}: ok")))
 
 
 @config_app.callback(invoke_without_command=True)
@@ -320,7 +338,7 @@ def simulate(
         err.print(f"error: --formats: {exc}")
         raise typer.Exit(EXIT_USAGE) from exc
     run_simulate(output, seed=seed, scenarios=scenario or None, scale=scale, formats=names)
-    Console(highlight=False).print(f"wrote {output}")
+    Console(highlight=False).print(Text(visible(f"wrote {output}")))
 
 
 @app.command()

@@ -145,3 +145,17 @@ def test_formats_lists_every_reader_with_an_example() -> None:
     for r in READERS:
         assert r.NAME in output
         assert r.EXAMPLE.splitlines()[0][:40] in output
+
+
+def test_terminal_never_interprets_input_strings(tmp_path: Path) -> None:
+    """An ssh argument with an ESC sequence, Rich markup and a bidi override is shown escaped."""
+    inputs, opts = _case_inputs(tmp_path)
+    es = inputs / "macs" / "mac-shared" / "eslogger.jsonl"
+    hostile = "-vx\x1b[2J[bold]x[/bold]\u202egnp.exe"
+    text = es.read_text()
+    assert '"alice@db1"' in text
+    es.write_text(text.replace('"alice@db1"', '"alice@db1",' + json.dumps(hostile)))
+    code, output = run("hunt", str(inputs), *opts)
+    assert code == 1
+    assert "\x1b" not in output and "\u202e" not in output
+    assert "ssh alice@db1 -vx\\x1b[2J[bold]x[/bold]\\u202egnp.exe" in output

@@ -10,14 +10,11 @@ autoescape. ``plain`` does the same without markup, for attributes, SVG text and
 from __future__ import annotations
 
 import datetime as dt
-import unicodedata
 from typing import Any
 
 from markupsafe import Markup, escape
 
-# Characters that change how text reads without being seen: controls, format characters (RLO,
-# LRI, zero-width joiners, BOM ...), surrogates, line and paragraph separators.
-_HIDDEN_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp"})
+from agenttrail.outputs.visible import escape_char, hidden
 
 
 class Plain(str):
@@ -26,14 +23,8 @@ class Plain(str):
     __slots__ = ()
 
 
-def _hidden(ch: str) -> bool:
-    return unicodedata.category(ch) in _HIDDEN_CATEGORIES
-
-
-def _escape_char(ch: str) -> str:
-    code = ord(ch)
-    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}" if code < 0x10000 else \
-        f"\\U{code:08x}"
+_hidden = hidden
+_escape_char = escape_char
 
 
 def token(value: Any) -> Plain:

@@ -9,6 +9,15 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from agenttrail.outputs.visible import visible
+
+
+def text(value: object, style: str = "") -> Text:
+    """Rich text of a value that may come from the input: never markup, hidden characters made
+    visible (an escape sequence in a process name must not recolour the analyst's terminal)."""
+    return Text(visible(value), style=style)
+
+
 SEV_STYLE = {"critical": "bold red", "high": "red", "medium": "yellow", "low": "cyan"}
 
 
@@ -31,7 +40,7 @@ def _user(u: dict[str, Any] | None, uid_key: str = "uid", name_key: str = "name"
 
 
 def _cell(u: dict[str, Any] | None) -> Text:
-    return Text(_user(u))
+    return text(_user(u))
 
 
 def render(report: dict[str, Any], console: Console, min_severity: int = 0) -> None:
@@ -44,16 +53,16 @@ def render(report: dict[str, Any], console: Console, min_severity: int = 0) -> N
         for inc in incidents:
             actor = inc.get("actor") or {}
             table.add_row(
-                Text(inc["severity"], style=SEV_STYLE.get(inc["severity"], "")),
-                Text(str(inc["score"])),
-                Text(inc["status"]),
-                Text(inc["rule_id"]),
-                Text(inc["host"] or "-"),
+                text(inc["severity"], style=SEV_STYLE.get(inc["severity"], "")),
+                text(str(inc["score"])),
+                text(inc["status"]),
+                text(inc["rule_id"]),
+                text(inc["host"] or "-"),
                 _cell({"name": actor.get("auid_name") or actor.get("name"),
                        "uid": actor.get("auid") if actor.get("auid") is not None
                        else actor.get("uid")}),
                 _cell(inc.get("victim")),
-                Text(ts(inc["first_us"])[:19] + "Z"),
+                text(ts(inc["first_us"])[:19] + "Z"),
             )
         console.print(table)
         for inc in incidents:
@@ -74,21 +83,21 @@ def render(report: dict[str, Any], console: Console, min_severity: int = 0) -> N
             loc = f["path"] + (f":{first['line']}" if first["line"] else "")
             hint = f" ({first['hint']})" if first.get("hint") else ""
             more = f" (+{f['issues_total'] - 1} more)" if f["issues_total"] > 1 else ""
-            console.print(Text("damaged input ", style="yellow") + Text(
+            console.print(text("damaged input ", style="yellow") + text(
                 f"{loc}: {first['message']}{hint}{more}"))
     by_host: dict[str, list[str]] = {}
     for w in report["coverage"]["warnings"]:
         by_host.setdefault(w["host"], []).append(w["step"])
     for host, steps in sorted(by_host.items()):
-        console.print(Text("warning ", style="yellow") + Text(
+        console.print(text("warning ", style="yellow") + text(
             f"{host}: no telemetry for {', '.join(steps)}"))
 
 
-def _step(console: Console, label: str, text: str, src: dict[str, Any] | None = None) -> None:
+def _step(console: Console, label: str, what: str, src: dict[str, Any] | None = None) -> None:
     """One step of a chain, with the file and line it came from on the next line."""
-    console.print(Text(f"  {label:<9}") + Text(text), highlight=False)
+    console.print(text(f"  {label:<9}") + text(what), highlight=False)
     if src:
-        console.print(Text(f"{'':11}{src['file']}:{src['line']}", style="dim"), highlight=False)
+        console.print(text(f"{'':11}{src['file']}:{src['line']}", style="dim"), highlight=False)
 
 
 def render_chain(inc: dict[str, Any], console: Console) -> None:
@@ -97,7 +106,7 @@ def render_chain(inc: dict[str, Any], console: Console) -> None:
     victim = inc.get("victim") or {}
     sock = inc.get("socket") or {}
     console.print()
-    console.print(Text(f"{inc['title']} ({inc['severity']}) incident {inc['uid'][:16]}",
+    console.print(text(f"{inc['title']} ({inc['severity']}) incident {inc['uid'][:16]}",
                        style="bold"))
     if actor:
         _step(console, "actor:", f"login user {actor.get('auid_name') or '?'} (auid "
