@@ -39,7 +39,7 @@ def normalise(
     out = dict(tables)
     for name in HOST_TABLES:
         out[name] = _canonical_hosts(out[name], settings)
-    out["asset"] = build_assets(settings)
+    out["asset"] = _assets(build_assets(settings), out.get("asset", empty("asset")), settings)
     out["flow"] = _flows(out["flow"], settings, con, out["asset"])
     out["process"] = _process(out["process"])
     out["socket"] = _sockets(out["socket"], out["process"], settings)
@@ -374,6 +374,15 @@ def build_assets(settings: Settings) -> pa.Table:
     if not rows:
         return empty("asset")
     return conform("asset", pa.Table.from_pylist(rows))
+
+
+def _assets(configured: pa.Table, learned: pa.Table, settings: Settings) -> pa.Table:
+    """Configured assets, then the host addresses readers learned from the data (their hosts
+    canonicalised like every other host name)."""
+    if learned.num_rows == 0:
+        return configured
+    learned = _canonical_hosts(conform("asset", learned), settings)
+    return pa.concat_tables([configured, learned.filter(pc.is_valid(learned.column("host")))])
 
 
 def _scope(tables: dict[str, pa.Table], settings: Settings) -> dict[str, pa.Table]:
