@@ -55,6 +55,7 @@ COLUMNS: dict[str, str] = {
     "end_time": "BIGINT",
     "status_id": "BIGINT",
     "exit_code": "BIGINT",
+    "message": "VARCHAR",
     "metadata": "STRUCT(version VARCHAR, sequence BIGINT)",
     "device": ('STRUCT(hostname VARCHAR, "name" VARCHAR, ip VARCHAR, '
                'os STRUCT(type_id BIGINT, "type" VARCHAR, "name" VARCHAR))'),
@@ -171,7 +172,8 @@ def select_list(tz: str | None) -> str:
     CASE WHEN kind = 'login' THEN coalesce(logon_process."name",
          nullif(regexp_extract(logon_process.file.path, '[^/]*$'), ''), pname,
          service."name") END AS program,
-    CASE WHEN kind = 'login' THEN lower(service."name") END AS service_name
+    CASE WHEN kind = 'login' THEN lower(service."name") END AS service_name,
+    CASE WHEN kind = 'login' THEN message END AS msg
 """
 
 
@@ -239,7 +241,7 @@ _RESULT = """CASE WHEN act = 2 THEN 'disconnected' WHEN act = 6 THEN 'preauth'
 LOGIN_SQL = f"""
 SELECT src_line, seq AS src_seq, t_us, host, host_inferred, user_name AS "user",
     src_ip, src_port, dst_ip AS server_ip, dst_port AS server_port, program, method,
-    {_RESULT} AS result, 'ocsf' AS source, auth_pid AS pid
+    {_RESULT} AS result, 'ocsf' AS source, auth_pid AS pid, msg AS message
 FROM {{rows}} WHERE {_GOOD} AND kind = 'login'
 ORDER BY src_line
 """

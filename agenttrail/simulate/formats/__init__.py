@@ -1,0 +1,1 @@
+"""Converters from a simulated dataset (``agenttrail.simulate.simulate``) to other input formats."""
