@@ -105,6 +105,7 @@ def select_list(tz: str | None) -> str:
          ELSE coalesce(array_to_string(cats, ','), '?') || '/' || coalesce(act, '?') END AS skip,
     CASE WHEN kind = 'process' THEN coalesce(act, CASE WHEN list_contains(types, 'start')
          THEN 'exec' ELSE 'end' END) ELSE act END AS action,
+    kind || '/' || action AS rtype,
     {ep.host_of(f("host.name"), f("host.hostname"))} AS rec_host,
     coalesce({ep.platform_of(f("host.os.type"), f("host.os.platform"), f("host.os.family"))},
              'macos') AS platform,
@@ -227,3 +228,43 @@ SELECT host, host_ips, min(t_us) FROM {rows}
 WHERE t_us IS NOT NULL AND host IS NOT NULL AND host_ips IS NOT NULL
 GROUP BY ALL ORDER BY ALL
 """
+
+
+# --- documented fields (FORMATS §2.3; Linux from the endpoint package's field lists) ----------
+
+_COMMON = ep.known_keys(
+    "@timestamp agent.{id,type,version} data_stream.{dataset,namespace,type} ecs.version",
+    "elastic.agent.id event.{action,category,code,created,dataset,id,ingested,kind,module,"
+    "outcome,sequence,type} host.{architecture,domain,hostname,id,ip,mac,name}",
+    "host.os.{Ext.variant,family,full,kernel,name,platform,type,version} message",
+    "cloud container orchestrator",
+)
+_USER_GROUP = ("user.{id,name,domain,Ext.real.id,Ext.real.name} "
+               "group.{id,name,Ext.real.id,Ext.real.name}")
+KEYS: dict[str, ep.KnownKeys] = {
+    "process": ep.known_keys(
+        " ".join(_COMMON.known), _USER_GROUP,
+        "process.{pid,entity_id,executable,name,args,args_count,command_line,env_vars,exit_code,"
+        "hash,group_leader,session_leader,entry_leader,parent,previous,code_signature,Ext,"
+        "ai_agent,working_directory,start,end,user,real_user,group,real_group,"
+        "supplemental_groups,interactive,tty,thread,uptime,io}",
+        "Effective_process Target.process",
+    ),
+    "network": ep.known_keys(
+        " ".join(_COMMON.known), _USER_GROUP,
+        "source.{address,ip,port,bytes,packets,domain} "
+        "destination.{address,ip,port,bytes,packets,domain} network.{direction,transport,type}",
+        "process.{pid,entity_id,executable,name,command_line,code_signature,parent.entity_id,"
+        "Ext.ancestry,entry_leader.entity_id,entry_leader.parent.entity_id,"
+        "group_leader.entity_id,session_leader.entity_id,thread,uptime}",
+    ),
+    "auth": ep.known_keys(
+        " ".join(_COMMON.known), "user.{id,name,domain,effective}",
+        "process.{pid,entity_id,executable,name,code_signature,Ext.ancestry,"
+        "Ext.authentication_id,Ext.session_info.logon_type,Ext.code_signature} "
+        "Target.process.Ext.authentication_id source.{ip,port,address}",
+    ),
+}
+#: Keys of an Elasticsearch hit around ``_source``.
+HIT_KEYS = frozenset({"_index", "_id", "_source", "_score", "_version", "_seq_no",
+                      "_primary_term", "_routing", "_ignored", "sort", "fields", "highlight"})

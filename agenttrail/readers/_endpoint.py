@@ -17,18 +17,26 @@ processes by an opaque string (Elastic Defend ECS documents, OCSF events).
   host, and stands alone when there is none.
 * :func:`asset_rows`: host ↔ address rows learned from the addresses a record reports for its
   own host, valid from the first record that reports them.
+* :func:`inventory`: undocumented keys per record type, over a sample (the first
+  :data:`SAMPLE_PER_TYPE` records of each type in the first :data:`INVENTORY_BYTES` of the file),
+  put in ``FileAccount.unknown_keys`` with the number of records inspected in
+  ``details["unknown_keys_records"]``.
 """
 
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 
 from agenttrail.addr import network_range, parse_ip, parse_network
 from agenttrail.model import conform, empty
 from agenttrail.readers import _eslogger_sql as es
+from agenttrail.readers._io import iter_lines
 
 if TYPE_CHECKING:
     from agenttrail.readers._io import ReadContext
@@ -250,3 +258,106 @@ def asset_rows(seen: list[tuple[str, str, int]], origin: str) -> pa.Table:
                      "end_lo": e_lo, "valid_from_us": t_us, "valid_to_us": None,
                      "origin": origin})
     return conform("asset", pa.Table.from_pylist(rows))
+
+
+# --- unknown keys ---------------------------------------------------------------------------
+
+#: Records inspected per record type, and how far into a file (as in the eslogger reader).
+SAMPLE_PER_TYPE = 100
+INVENTORY_BYTES = 64 << 20
+
+
+@dataclass(frozen=True)
+class KnownKeys:
+    """The documented key paths of one record type: a path in ``known`` is documented (with
+    everything under it unless longer documented paths start with it)."""
+
+    known: frozenset[str]
+
+    @cached_property
+    def checked(self) -> frozenset[str]:
+        """Objects whose keys are compared with the documented ones."""
+        out = {""}
+        for path in self.known:
+            parts = path.split(".")
+            out.update(".".join(parts[:i]) for i in range(1, len(parts)))
+        return frozenset(out)
+
+    def unknown(self, obj: dict[str, Any], prefix: str = "") -> list[str]:
+        """The undocumented key paths in ``obj``, each cut at its first undocumented key."""
+        out = []
+        for key, value in obj.items():
+            path = f"{prefix}{key}"
+            if path not in self.known and path not in self.checked:
+                out.append(path)
+            elif path in self.checked and isinstance(value, dict):
+                out.extend(self.unknown(value, path + "."))
+        return out
+
+
+def known_keys(*groups: str) -> KnownKeys:
+    """:class:`KnownKeys` from whitespace-separated dotted paths; ``a.{b,c}`` spells ``a.b a.c``."""
+    paths = set()
+    for group in groups:
+        for word in group.split():
+            head, brace, rest = word.partition("{")
+            if brace:
+                paths.update(head + part for part in rest.rstrip("}").split(","))
+            else:
+                paths.add(word)
+    return KnownKeys(frozenset(paths))
+
+
+def inventory(
+    ctx: ReadContext, sample: dict[int, str], keys_for: Callable[[str], KnownKeys | None],
+    unwrap: Callable[[dict[str, Any]], tuple[dict[str, Any], list[str]]] | None = None,
+) -> tuple[dict[str, dict[str, int]], int]:
+    """Count undocumented keys per record type over the sampled lines (``line -> type``).
+
+    ``unwrap`` may take a record apart (an Elasticsearch hit: the document, and the wrapper's own
+    undocumented keys). Returns ``{type: {key path: n}}`` and the number of records inspected.
+    """
+    counts: dict[str, dict[str, int]] = {}
+    seen = 0
+    size = 0
+    last = max(sample, default=0)
+    for line, raw, length in iter_lines(ctx.path, ctx.max_line_bytes):
+        size += length
+        if line > last or size > INVENTORY_BYTES:
+            break
+        kind = sample.get(line)
+        keys = keys_for(kind) if kind is not None else None
+        if keys is None or not raw:
+            continue
+        try:
+            obj = json.loads(raw)
+        except (ValueError, UnicodeDecodeError):
+            continue
+        if not isinstance(obj, dict):
+            continue
+        extra: list[str] = []
+        if unwrap is not None:
+            obj, extra = unwrap(obj)
+        seen += 1
+        found = counts.setdefault(kind, {})
+        for path in [*extra, *keys.unknown(obj)]:
+            found[path] = found.get(path, 0) + 1
+        if not found:
+            del counts[kind]
+    return counts, seen
+
+
+#: The lines inventoried: the first records of each type among the rows (``{rows}``, ``{key}``).
+SAMPLE_SQL = """
+SELECT src_line, k FROM (
+    SELECT src_line, {key} AS k, row_number() OVER (PARTITION BY {key} ORDER BY src_line) AS n
+    FROM {rows} WHERE {key} IS NOT NULL
+) WHERE n <= {per_type} ORDER BY src_line
+"""
+
+
+def sample_lines(ctx: ReadContext, rows: str, key: str) -> dict[int, str]:
+    """``line -> type`` of the first :data:`SAMPLE_PER_TYPE` records of each type."""
+    sql = (SAMPLE_SQL.replace("{rows}", rows).replace("{key}", key)
+           .replace("{per_type}", str(SAMPLE_PER_TYPE)))
+    return dict(ctx.con.sql(sql).fetchall())

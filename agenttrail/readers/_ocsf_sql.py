@@ -105,6 +105,8 @@ def select_list(tz: str | None) -> str:
     proc_acts = ", ".join(str(a) for a in PROCESS_ACTIONS)
     return f"""
     class_uid AS cls, act,
+    CASE WHEN class_uid IN ({PROCESS_ACTIVITY}, {FILE_ACTIVITY}, {NETWORK_ACTIVITY},
+                            {AUTHENTICATION}) THEN class_uid::VARCHAR END AS rtype,
     CASE WHEN time IS NOT NULL THEN time * 1000 ELSE {ep.time_us("time_dt", tz)} END AS t_us,
     time IS NULL AND time_dt IS NULL AS no_time,
     CASE WHEN time IS NULL THEN left(time_dt, 64) END AS bad_time,
@@ -271,3 +273,66 @@ SELECT host, to_json(device_ip)::VARCHAR, min(t_us) FROM {rows}
 WHERE t_us IS NOT NULL AND host IS NOT NULL AND device_ip IS NOT NULL
 GROUP BY ALL ORDER BY ALL
 """
+
+
+# --- documented attributes (OCSF 1.5.0 schema export: classes, and the objects read) ----------
+
+_BASE = ("activity_id activity_name category_name category_uid class_name class_uid count "
+         "duration end_time end_time_dt enrichments message metadata observables raw_data "
+         "raw_data_size severity severity_id start_time start_time_dt status status_code "
+         "status_detail status_id time time_dt timezone_offset type_name type_uid unmapped "
+         "action action_id actor api attacks authorizations cloud confidence confidence_id "
+         "confidence_score device disposition disposition_id firewall_rule is_alert malware "
+         "malware_scan_info osint policy risk_details risk_level risk_level_id risk_score")
+_PROCESS_ATTRS = ("ancestry auid cmd_line container cpid created_time created_time_dt egid "
+                  "environment_variables euid file group integrity integrity_id lineage "
+                  "loaded_modules name namespace_pid parent_process path pid sandbox session "
+                  "terminated_time terminated_time_dt tid uid user working_directory xattributes")
+_FILE_ATTRS = ("accessed_time accessed_time_dt accessor attributes company_name confidentiality "
+               "confidentiality_id created_time created_time_dt creator data_classification "
+               "data_classifications desc drive_type drive_type_id encryption_details ext "
+               "hashes internal_name is_deleted is_encrypted is_public is_system mime_type "
+               "modified_time modified_time_dt modifier name owner parent_folder path product "
+               "security_descriptor signature size storage_class tags type type_id uid uri url "
+               "version volume xattributes")
+_ENDPOINT_ATTRS = ("agent_list autonomous_system container domain hostname hw_info instance_uid "
+                   "interface_name interface_uid intermediate_ips ip isp isp_org location mac "
+                   "name namespace_pid os owner port proxy_endpoint subnet_uid svc_name type "
+                   "type_id uid vlan_uid vpc_uid zone")
+_DEVICE_ATTRS = ("agent_list autoscale_uid boot_time boot_time_dt boot_uid container created_time "
+                 "created_time_dt desc domain eid first_seen_time first_seen_time_dt groups "
+                 "hostname hw_info hypervisor iccid image imei imei_list instance_uid "
+                 "interface_name interface_uid ip is_backed_up is_compliant is_managed "
+                 "is_mobile_account_active is_personal is_shared is_supervised is_trusted "
+                 "last_seen_time last_seen_time_dt location mac meid model modified_time "
+                 "modified_time_dt name namespace_pid network_interfaces org os "
+                 "os_machine_uuid owner region risk_level risk_level_id risk_score subnet "
+                 "subnet_uid type type_id udid uid uid_alt vendor_name vlan_uid vpc_uid zone")
+_ACTOR_ATTRS = "app_name app_uid authorizations idp invoked_by process session user"
+
+
+def _under(prefix: str, attrs: str) -> str:
+    return " ".join(f"{prefix}.{a}" for a in attrs.split())
+
+
+_COMMON_OBJECTS = " ".join((_under("device", _DEVICE_ATTRS), _under("actor", _ACTOR_ATTRS),
+                            _under("actor.process", _PROCESS_ATTRS)))
+KEYS: dict[int, ep.KnownKeys] = {
+    PROCESS_ACTIVITY: ep.known_keys(
+        _BASE, _COMMON_OBJECTS, "actual_permissions exit_code injection_type injection_type_id "
+        "module process requested_permissions", _under("process", _PROCESS_ATTRS)),
+    FILE_ACTIVITY: ep.known_keys(
+        _BASE, _COMMON_OBJECTS, "access_mask component connection_uid create_mask file "
+        "file_diff file_result", _under("file", _FILE_ATTRS)),
+    NETWORK_ACTIVITY: ep.known_keys(
+        _BASE, _COMMON_OBJECTS, "app_name connection_info dst_endpoint ja4_fingerprint_list "
+        "load_balancer proxy proxy_connection_info proxy_endpoint proxy_http_request "
+        "proxy_http_response proxy_tls proxy_traffic src_endpoint tls traffic url",
+        _under("src_endpoint", _ENDPOINT_ATTRS), _under("dst_endpoint", _ENDPOINT_ATTRS)),
+    AUTHENTICATION: ep.known_keys(
+        _BASE, _COMMON_OBJECTS, "auth_factors auth_protocol auth_protocol_id "
+        "authentication_token certificate dst_endpoint http_request http_response "
+        "is_cleartext is_mfa is_new_logon is_remote logon_process logon_type logon_type_id "
+        "service session src_endpoint user",
+        _under("src_endpoint", _ENDPOINT_ATTRS), _under("dst_endpoint", _ENDPOINT_ATTRS)),
+}

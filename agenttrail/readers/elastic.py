@@ -44,7 +44,10 @@ object (trailing commas, as in some public samples, included) or has no ISO 8601
 ``@timestamp``; a time without a zone is read in ``--tz``. Host (DESIGN §3): ``host.name``, else
 ``host.hostname`` (lower case, ``localhost`` is none), else the host given for the file.
 ``event.sequence`` is the source sequence. Pretty-printed (multi-line) documents are not read:
-export one document per line (``jq -c``). Duplicate JSON keys: the first one wins.
+export one document per line (``jq -c``). Duplicate JSON keys: the first one wins. Keys that
+FORMATS §2.3 (and, for Linux, the endpoint package's field lists) does not document are counted
+per ``<kind>/<action>`` in ``unknown_keys`` over a sample (:func:`~agenttrail.readers._endpoint.
+inventory`).
 
 References: elastic/endpoint-package ``custom_documentation/src/endpoint/data_stream/
 {process,network,security}/{macos,linux}/*.yaml``; ECS field reference;
@@ -55,6 +58,7 @@ from __future__ import annotations
 
 import json
 import re
+from typing import Any
 
 import pyarrow as pa
 
@@ -127,12 +131,15 @@ def read(ctx: ReadContext) -> ReadResult:
         assets = ep.asset_rows(con.sql(q.ASSET_SQL.replace("{rows}", name)).fetchall(), ORIGIN)
         if assets.num_rows:
             result.add("asset", assets)
+        sample = ep.sample_lines(ctx, name, "rtype")
         hosts = [h for (h,) in con.sql(
             f"SELECT DISTINCT host FROM {name} WHERE kind IS NOT NULL AND t_us IS NOT NULL "
             "ORDER BY host NULLS FIRST LIMIT 2").fetchall()]
     finally:
         con.execute(f"DROP VIEW IF EXISTS {name}")
         con.unregister(raw)
+    account.unknown_keys, account.details["unknown_keys_records"] = ep.inventory(
+        ctx, sample, lambda rtype: q.KEYS.get(rtype.split("/", 1)[0]), _unwrap)
     account.host = hosts[0] if len(hosts) == 1 and hosts[0] is not None else ctx.host
     if None in hosts:
         account.issues.append(Issue(
@@ -163,6 +170,14 @@ def _account(ctx: ReadContext, name: str, account: FileAccount) -> None:
             account.normalised += n
         else:
             account.skip(skip, n)
+
+
+def _unwrap(obj: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    """The document of an Elasticsearch hit, and the hit's own undocumented keys."""
+    source = obj.get("_source")
+    if isinstance(source, dict):
+        return source, [k for k in obj if k not in q.HIT_KEYS]
+    return obj, []
 
 
 def _sourced(ctx: ReadContext, table: pa.Table) -> pa.Table:

@@ -46,6 +46,10 @@ is not a JSON object, has no ``class_uid``, or is an event of a class above with
 A JSON array file (``[{…}, {…}]``, pretty-printed or not, up to ``ARRAY_MAX_BYTES``) is framed
 in Python: each element is a record located at the line where it starts; damage stops the framing
 at the damaged element (malformed, the rest is not read). Duplicate JSON keys: the first one wins.
+Attributes the OCSF 1.5.0 schema does not define for the four classes above (top level, and in
+``process``, ``actor``, ``device``, ``file``, ``src_endpoint``, ``dst_endpoint``) are counted per
+``class_uid`` in ``unknown_keys`` over a sample of a JSON-lines file (:func:`~agenttrail.readers.
+_endpoint.inventory`); array files are not sampled.
 
 References: OCSF schema 1.5.0 (classes ``process_activity``, ``file_activity``,
 ``network_activity``, ``authentication``; objects ``process``, ``file``, ``network_endpoint``,
@@ -144,12 +148,15 @@ def read(ctx: ReadContext) -> ReadResult:
         assets = ep.asset_rows(con.sql(q.ASSET_SQL.replace("{rows}", name)).fetchall(), ORIGIN)
         if assets.num_rows:
             result.add("asset", assets)
+        sample = {} if texts is not None else ep.sample_lines(ctx, name, "rtype")
         hosts = [h for (h,) in con.sql(
             f"SELECT DISTINCT host FROM {name} WHERE kind IS NOT NULL AND t_us IS NOT NULL "
             "ORDER BY host NULLS FIRST LIMIT 2").fetchall()]
     finally:
         con.execute(f"DROP VIEW IF EXISTS {name}")
         con.unregister(raw)
+    account.unknown_keys, account.details["unknown_keys_records"] = ep.inventory(
+        ctx, sample, lambda rtype: q.KEYS.get(int(rtype)))
     account.host = hosts[0] if len(hosts) == 1 and hosts[0] is not None else ctx.host
     if None in hosts:
         account.issues.append(Issue(
