@@ -85,13 +85,16 @@ def _words(expr: str) -> str:
             f"lambda w: regexp_replace(w, {ep.lit(_UNQUOTE)}, '\\1\\2', 'g'))")
 
 
-#: Stage 1a (a subquery): the class and activity, and the process the row is about (the launched
-#: or terminated process for Process Activity, the actor's process otherwise).
+#: Stage 1a (a subquery, whose columns never leave DuckDB): the class and activity, the process
+#: the row is about (the launched or terminated process for Process Activity, the actor's process
+#: otherwise), and the words of a launched command line.
 PREPARE = f"""
     coalesce(activity_id, CASE WHEN type_uid IS NOT NULL AND class_uid IS NOT NULL
                                AND type_uid // 100 = class_uid THEN type_uid % 100 END) AS act,
     CASE WHEN class_uid = {PROCESS_ACTIVITY} THEN process ELSE actor.process END AS p,
-    CASE WHEN class_uid = {PROCESS_ACTIVITY} THEN actor.process END AS parent_p
+    CASE WHEN class_uid = {PROCESS_ACTIVITY} THEN actor.process END AS parent_p,
+    CASE WHEN class_uid = {PROCESS_ACTIVITY} AND act = 1 THEN {_words("process.cmd_line")}
+         END AS words
 """
 
 
@@ -148,7 +151,6 @@ def select_list(tz: str | None) -> str:
     CASE WHEN kind = 'process' AND act = 1 THEN list_transform(
         list_filter(p.environment_variables, lambda e: e."name" IN ({ep.sql_list(es.ENV_KEEP)})),
         lambda e: e."name" || '=' || coalesce(e."value", '')) END AS env_kept,
-    CASE WHEN kind = 'process' AND act = 1 THEN {_words("p.cmd_line")} END AS words,
     len(words) AS argc,
     {ep.args_select("words", "exe")},
     CASE WHEN kind = 'socket' THEN file.path END AS socket_path_raw,
