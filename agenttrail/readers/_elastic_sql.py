@@ -41,7 +41,7 @@ _ENDPOINT = "STRUCT(ip VARCHAR, port BIGINT, bytes BIGINT, packets BIGINT)"
 DOC: dict[str, str] = {
     "@timestamp": "VARCHAR",
     "event": ('STRUCT("action" VARCHAR, category JSON, "type" JSON, module VARCHAR, '
-              "dataset VARCHAR, outcome VARCHAR, sequence BIGINT)"),
+              'dataset VARCHAR, outcome VARCHAR, sequence BIGINT, "kind" VARCHAR)'),
     "data_stream": "STRUCT(dataset VARCHAR)",
     "agent": 'STRUCT("type" VARCHAR)',
     "host": ('STRUCT("name" VARCHAR, hostname VARCHAR, ip JSON, '
@@ -79,6 +79,7 @@ PREPARE = f"""
     lower(coalesce({f("event.module")}, CASE
         WHEN starts_with({f("event.dataset")}, 'endpoint.') OR starts_with({f("data_stream.dataset")},
              'endpoint.') OR {f("agent.type")} = 'endpoint' THEN 'endpoint' END)) AS module,
+    lower({f("event.kind")}) AS ev_kind,
     {f("@timestamp")} AS ts_text,
     {f("process.args")} AS raw_args
 """
@@ -91,7 +92,7 @@ def select_list(tz: str | None) -> str:
     {ep.time_us("ts_text", tz)} AS t_us,
     CASE WHEN t_us IS NULL THEN left(ts_text, 64) END AS bad_time,
     ts_text IS NULL AS no_time,
-    CASE WHEN module IS DISTINCT FROM 'endpoint' THEN NULL
+    CASE WHEN module IS DISTINCT FROM 'endpoint' OR ev_kind <> 'event' THEN NULL
          WHEN list_contains(cats, 'process')
               AND coalesce(act, CASE WHEN list_contains(types, 'start') THEN 'exec'
                                      WHEN list_contains(types, 'end') THEN 'end' END)
@@ -102,13 +103,13 @@ def select_list(tz: str | None) -> str:
     CASE WHEN kind IS NOT NULL THEN NULL
          WHEN module IS NULL THEN 'no_module'
          WHEN module <> 'endpoint' THEN 'module:' || module
+         WHEN ev_kind <> 'event' THEN 'kind:' || ev_kind
          ELSE coalesce(array_to_string(cats, ','), '?') || '/' || coalesce(act, '?') END AS skip,
     CASE WHEN kind = 'process' THEN coalesce(act, CASE WHEN list_contains(types, 'start')
          THEN 'exec' ELSE 'end' END) ELSE act END AS action,
     kind || '/' || action AS rtype,
     {ep.host_of(f("host.name"), f("host.hostname"))} AS rec_host,
-    coalesce({ep.platform_of(f("host.os.type"), f("host.os.platform"), f("host.os.family"))},
-             'macos') AS platform,
+    {ep.platform_of(f("host.os.type"), f("host.os.platform"), f("host.os.family"))} AS platform,
     {f("host.ip")} AS host_ips,
     {f("event.sequence")} AS seq,
     lower({f("event.outcome")}) AS outcome,

@@ -131,7 +131,7 @@ def select_list(tz: str | None) -> str:
         AS rec_host,
     device.ip AS device_ip,
     coalesce(CASE device.os.type_id WHEN 300 THEN 'macos' WHEN 200 THEN 'linux' END,
-             {ep.platform_of('device.os."type"', 'device.os."name"')}, 'macos') AS platform,
+             {ep.platform_of('device.os."type"', 'device.os."name"')}) AS platform,
     metadata.sequence AS seq,
     status_id,
     p.pid AS pid, p.uid AS entity_id,

@@ -1,6 +1,7 @@
-"""Elastic Defend (Elastic Endpoint) documents in ECS, one JSON document per line: an NDJSON
-export of ``_source`` or of whole Elasticsearch hits (``{"_index":…,"_source":{…}}``), macOS
-and Linux hosts.
+"""Elastic Defend (Elastic Endpoint) ECS documents as NDJSON, bare or as Elasticsearch hits.
+
+One JSON document per line: an export of ``_source`` or of whole Elasticsearch hits
+(``{"_index":…,"_source":{…}}``), from macOS and Linux hosts.
 
 Example input (one line, trimmed; FORMATS.md §2.3)::
 
@@ -39,10 +40,13 @@ Documents of ``event.module: endpoint`` (or an ``endpoint.*`` dataset) become ro
 Elastic reports no UNIX-domain socket connects (FORMATS §2.3): the reader makes no ``socket``
 rows; agent-socket evidence comes from ``SSH_AUTH_SOCK`` in ``process.env_vars``. Other
 categories and actions are counted in ``skipped_by_type`` as ``<category>/<action>``; documents of
-other modules (Beats, integrations) as ``module:<name>``. A line is malformed when it is not a JSON
+other modules (Beats, integrations) as ``module:<name>``, and Elastic's own alerts (an
+``event.kind`` other than ``event``) as ``kind:<kind>``. A line is malformed when it is not a JSON
 object (trailing commas, as in some public samples, included) or has no ISO 8601
 ``@timestamp``; a time without a zone is read in ``--tz``. Host (DESIGN §3): ``host.name``, else
 ``host.hostname`` (lower case, ``localhost`` is none), else the host given for the file.
+Platform: ``host.os.type``, else ``host.os.platform``, else ``host.os.family``; NULL when none
+names macOS or Linux (paths are then read as macOS paths, as normalisation does).
 ``event.sequence`` is the source sequence. Pretty-printed (multi-line) documents are not read:
 export one document per line (``jq -c``). Duplicate JSON keys: the first one wins. Keys that
 FORMATS §2.3 (and, for Linux, the endpoint package's field lists) does not document are counted

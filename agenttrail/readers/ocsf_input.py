@@ -1,5 +1,7 @@
-"""OCSF events as input: one JSON event per line, or a JSON array of events (OCSF 1.x, checked
-against the 1.5.0 schema).
+"""OCSF 1.x events as input (process, socket file, network, authentication), JSON lines or array.
+
+One JSON event per line, or a JSON array of events; classes and attributes as the OCSF 1.5.0
+schema defines them.
 
 Example input (one line, trimmed)::
 
@@ -40,7 +42,8 @@ Every other class, including the Detection Findings (2004) agenttrail writes, is
 ``<class_uid>/<activity_id>``. Times are epoch milliseconds (``time``; ``time_dt`` when ``time`` is
 missing, zone-less read in ``--tz``). Host (DESIGN §3): ``device.hostname``, else ``device.name``
 (for Authentication also ``dst_endpoint.hostname``), lower case, ``localhost`` as none, else the
-host given for the file. ``metadata.sequence`` is the source sequence. A line is malformed when it
+host given for the file; platform from ``device.os`` (``type_id`` 300 macOS, 200 Linux, else its
+``type``/``name``), NULL when unknown. ``metadata.sequence`` is the source sequence. A line is malformed when it
 is not a JSON object, has no ``class_uid``, or is an event of a class above without a time.
 
 A JSON array file (``[{…}, {…}]``, pretty-printed or not, up to ``ARRAY_MAX_BYTES``) is framed

@@ -182,6 +182,9 @@ LINES: list[Any] = [
     doc(18, ["file"], "open", file={"path": "/etc/hosts"}),
     doc(19, ["authentication"], None, module="system", event={"dataset": "system.auth"}),
     doc(20, ["process"], "exec", module=None, agent={"type": "filebeat"}),  # no module known
+    # 21: an Elastic Defend alert about an exec is not an exec event
+    doc(21, ["process"], "exec", event={"kind": "alert", "dataset": "endpoint.alerts"},
+        process={"pid": 7365, "entity_id": "E-7365-b", "executable": "/usr/bin/ssh"}),
 ]
 
 
@@ -211,9 +214,9 @@ def rows(result: ReadResult, table: str) -> dict[int, dict[str, Any]]:
 
 def test_hand_accounting(hand: ReadResult) -> None:
     a = hand.account
-    assert (a.read, a.normalised, a.meta, a.malformed, a.unread) == (20, 16, 0, 0, 0)
+    assert (a.read, a.normalised, a.meta, a.malformed, a.unread) == (21, 16, 0, 0, 0)
     assert a.skipped_by_type == {"network/lookup_result": 1, "file/open": 1,
-                                 "module:system": 1, "no_module": 1}
+                                 "module:system": 1, "no_module": 1, "kind:alert": 1}
     assert a.issues == []
     assert a.host is None  # several hosts
     assert {t: hand.tables[t].num_rows for t in hand.tables} == {
@@ -357,14 +360,15 @@ def test_environment_never_leaves_duckdb(tmp_path: Path) -> None:
 
 def test_host_from_context_and_localhost(tmp_path: Path) -> None:
     """A document without host.name/hostname, or naming ``localhost``, takes the given host."""
-    bare = doc(1, ["process"], "exec", host={"os": {"type": "macos"}},
+    bare = doc(1, ["process"], "exec", host={},
                process={"pid": 1, "executable": "/bin/ls", "args": ["ls"]})
     local = doc(2, ["process"], "exec", host={"name": "localhost", "os": {"type": "macos"}},
                 process={"pid": 2, "executable": "/bin/ls", "args": ["ls"]})
     text = dump(bare) + "\n" + dump(local) + "\n"
     given = read_text(tmp_path / "a.ndjson", text, host="mac9", host_origin="option")
-    hosts = [(r["host"], r["host_inferred"]) for r in given.tables["process"].to_pylist()]
-    assert hosts == [("mac9", True), ("mac9", True)]
+    hosts = [(r["host"], r["host_inferred"], r["platform"])
+             for r in given.tables["process"].to_pylist()]
+    assert hosts == [("mac9", True, None), ("mac9", True, "macos")]  # no host.os: unknown
     assert given.account.host == "mac9" and given.account.issues == []
     none = read_text(tmp_path / "b.ndjson", text)
     assert [r["host"] for r in none.tables["process"].to_pylist()] == [None, None]

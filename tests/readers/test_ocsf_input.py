@@ -425,7 +425,7 @@ def test_host_from_context(tmp_path: Path) -> None:
     e["device"] = {"hostname": "LOCALHOST"}
     result = read_text(tmp_path / "h.jsonl", dump(e) + "\n", host="mac7", host_origin="path")
     row = result.tables["process"].to_pylist()[0]
-    assert (row["host"], row["host_inferred"]) == ("mac7", False)
+    assert (row["host"], row["host_inferred"], row["platform"]) == ("mac7", False, None)
 
 
 def test_agenttrail_findings_are_skipped(tmp_path: Path) -> None:
