@@ -508,3 +508,25 @@ def test_entity_key_matches_python() -> None:
     con = duckdb.connect()
     got = con.sql(f"SELECT {entity_key(repr('E-7365-b'))}, {entity_key(repr(''))}").fetchall()[0]
     assert got == (key("E-7365-b"), None)
+
+
+def test_hunt_accounts_every_line(tmp_path: Path) -> None:
+    """End to end: ``agenttrail hunt`` over the constructed file and a damaged one does not crash
+    and accounts for every line as the reader does."""
+    from typer.testing import CliRunner
+
+    from agenttrail.cli import app
+
+    inputs = tmp_path / "in"
+    inputs.mkdir()
+    (inputs / "hand.ndjson").write_text("".join(dump(d) + "\n" for d in LINES))
+    (inputs / "damaged.ndjson").write_text(dump(LINES[0]) + "\n{\"@timestamp\":\n\n")
+    result = CliRunner().invoke(app, ["hunt", str(inputs), "-o", str(tmp_path / "out"),
+                                      "--fail-on", "none"])
+    assert result.exit_code == 0, result.output
+    report = json.loads((tmp_path / "out" / "report.json").read_text())
+    got = {f["path"]: (f["format"], f["read"], f["normalised"],
+                       sum(f["skipped_by_type"].values()), f["meta"], f["malformed"])
+           for f in report["inputs"]["files"]}
+    assert got == {"hand.ndjson": ("elastic", 21, 16, 5, 0, 0),
+                   "damaged.ndjson": ("elastic", 3, 1, 0, 1, 1)}

@@ -479,3 +479,27 @@ def test_no_corpus_file_is_claimed(corpus: Path) -> None:
     claimed = [p.relative_to(corpus).as_posix() for p in files
                if ocsf_input.sniff(read_head(p))]
     assert claimed == []
+
+
+def test_hunt_accounts_every_line(tmp_path: Path) -> None:
+    """End to end: ``agenttrail hunt`` over the constructed lines, an array file and a damaged
+    file does not crash and accounts for every record as the reader does."""
+    from typer.testing import CliRunner
+
+    from agenttrail.cli import app
+
+    inputs = tmp_path / "in"
+    inputs.mkdir()
+    (inputs / "hand.jsonl").write_text("".join(dump(e) + "\n" for e in LINES))
+    (inputs / "array.json").write_text(json.dumps(LINES[:3], indent=2) + "\n")
+    (inputs / "damaged.jsonl").write_text(dump(LINES[0]) + '\n{"class_uid": 1007\n')
+    result = CliRunner().invoke(app, ["hunt", str(inputs), "-o", str(tmp_path / "out"),
+                                      "--fail-on", "none"])
+    assert result.exit_code == 0, result.output
+    report = json.loads((tmp_path / "out" / "report.json").read_text())
+    got = {f["path"]: (f["format"], f["read"], f["normalised"],
+                       sum(f["skipped_by_type"].values()), f["meta"], f["malformed"])
+           for f in report["inputs"]["files"]}
+    assert got == {"hand.jsonl": ("ocsf", 24, 17, 7, 0, 0),
+                   "array.json": ("ocsf", 3, 3, 0, 0, 0),
+                   "damaged.jsonl": ("ocsf", 2, 1, 0, 0, 1)}
