@@ -73,7 +73,9 @@ _COLUMNS: dict[str, list[tuple[str, pa.DataType]]] = {
         ("history", STR), ("bytes_out", I64), ("bytes_in", I64), ("pkts_out", I64),
         ("pkts_in", I64), ("is_ssh", BOOL), ("ssh_evidence", STR), ("ssh_auth_hint", BOOL),
         ("client_banner", STR), ("server_banner", STR), ("sensor", STR), ("flow_uid", STR),
-        ("flow_part", STR), ("src_host", STR), ("dst_host", STR), ("row_id", I64),
+        ("flow_part", STR), ("src_host", STR), ("dst_host", STR),
+        ("pid", I64),  # the connecting process, when an endpoint reports the connection
+        ("row_id", I64),
     ],
     "login": [
         ("time", TS), ("t_us", I64), ("host", STR), ("host_inferred", BOOL), ("user", STR),

@@ -92,6 +92,9 @@ def _actor(sig: Signal, ev: Evidence) -> dict[str, Any]:
         "auid_name": name,
         "euid": f.get("euid"),
         "asid": f.get("asid"),
+        # what the environment claims (SUDO_USER/SUDO_UID): shown, never trusted (DESIGN §4)
+        "sudo_user": proc.get("sudo_user") if proc else None,
+        "sudo_uid": proc.get("sudo_uid") if proc else None,
     }
 
 

@@ -13,6 +13,8 @@ uipc_bind, lw_session_login, login_login, sudo), ``pid``, ``pv`` (pidversion), `
 ``[[zeek]]``: ``t``, ``uid``, ``src`` ("ip:port"), ``dst``, ``duration``, ``history``,
 ``state``, ``service``, ``auth_success``, ``pkts``, ``bytes``.
 ``[[sshd]]``: ``host``, ``t``, ``pid``, ``msg`` (or ``program`` + ``msg`` for other programs).
+``[[dns]]``: ``t``, ``client`` (ip), ``query``, ``answers`` (addresses), ``ttl`` (s) — a Zeek
+``dns.log`` A/AAAA answer.
 """
 
 from __future__ import annotations
@@ -174,6 +176,29 @@ def zeek_logs(flows: list[dict[str, Any]]) -> tuple[str, str]:
     return "".join(conn), "".join(ssh)
 
 
+DNS_FIELDS = ["ts", "uid", "id.orig_h", "id.orig_p", "id.resp_h", "id.resp_p", "proto",
+              "trans_id", "rtt", "query", "qclass", "qclass_name", "qtype", "qtype_name", "rcode",
+              "rcode_name", "AA", "TC", "RD", "RA", "Z", "answers", "TTLs", "rejected"]
+DNS_TYPES = ["time", "string", "addr", "port", "addr", "port", "enum", "count", "interval",
+             "string", "count", "string", "count", "string", "count", "string", "bool", "bool",
+             "bool", "bool", "count", "vector[string]", "vector[interval]", "bool"]
+
+
+def dns_log(answers: list[dict[str, Any]]) -> str:
+    """dns.log text: one NOERROR answer per entry."""
+    out = [_zeek_header("dns", DNS_FIELDS, DNS_TYPES)]
+    for i, d in enumerate(answers):
+        ips = d["answers"]
+        qtype = (28, "AAAA") if ":" in ips[0] else (1, "A")
+        out.append("\t".join(str(x) for x in [
+            _ts(d["t"]), f"CDns{i}", d["client"], 53000 + i, d.get("server", "10.0.0.53"), 53,
+            "udp", 4000 + i, "0.001000", d["query"], 1, "C_INTERNET", qtype[0], qtype[1], 0,
+            "NOERROR", "F", "F", "T", "T", 0, ",".join(ips),
+            ",".join(f"{d.get('ttl', 300):.6f}" for _ in ips), "F"]) + "\n")
+    out.append("#close\t2026-03-02-12-00-00\n")
+    return "".join(out)
+
+
 def syslog_line(host: str, e: dict[str, Any]) -> str:
     """One RFC 3164 line."""
     d = at(e["t"])
@@ -203,6 +228,9 @@ def render(case: dict[str, Any], out: Path) -> list[str]:
         conn, ssh = zeek_logs(case["zeek"])
         (out / "zeek" / "conn.log").write_text(conn, encoding="utf-8")
         (out / "zeek" / "ssh.log").write_text(ssh, encoding="utf-8")
+    if "dns" in case:
+        (out / "zeek").mkdir(exist_ok=True)
+        (out / "zeek" / "dns.log").write_text(dns_log(case["dns"]), encoding="utf-8")
     servers: dict[str, list[dict[str, Any]]] = {}
     for e in case.get("sshd", []):
         servers.setdefault(e["host"], []).append(e)
@@ -229,7 +257,7 @@ def load(path: Path) -> dict[str, Any]:
     inc = case.pop("include", None)
     if inc:
         base = load(path.parent / inc)
-        for key in ("eslogger", "zeek", "sshd", "assets"):
+        for key in ("eslogger", "zeek", "sshd", "dns", "assets"):
             if key in base:
                 case[key] = base[key] + case.get(key, [])
     return case

@@ -58,7 +58,8 @@ def render(report: dict[str, Any], console: Console, min_severity: int = 0) -> N
                 text(inc["status"]),
                 text(inc["rule_id"]),
                 text(inc["host"] or "-"),
-                _cell({"name": actor.get("auid_name") or actor.get("name"),
+                _cell({"name": actor.get("auid_name") or actor.get("name")
+                       or (f"{actor['sudo_user']}? (sudo)" if actor.get("sudo_user") else None),
                        "uid": actor.get("auid") if actor.get("auid") is not None
                        else actor.get("uid")}),
                 _cell(inc.get("victim")),
@@ -108,9 +109,14 @@ def render_chain(inc: dict[str, Any], console: Console) -> None:
     console.print()
     console.print(text(f"{inc['title']} ({inc['severity']}) incident {inc['uid'][:16]}",
                        style="bold"))
-    if actor:
+    if actor and actor.get("auid") is not None:
         _step(console, "actor:", f"login user {actor.get('auid_name') or '?'} (auid "
               f"{actor.get('auid')}), euid {actor.get('euid')}, audit session {actor.get('asid')}")
+    elif actor:
+        claim = (f"; SUDO_USER says {actor['sudo_user']} (uid {actor.get('sudo_uid')}), unverified"
+                 if actor.get("sudo_user") else "")
+        _step(console, "actor:", f"{actor.get('kind') or 'unknown'} (euid {actor.get('euid')}), "
+              f"no audit user in the telemetry{claim}")
     if victim:
         _step(console, "victim:", f"{victim.get('name') or '?'} (uid {victim.get('uid')}), "
               f"owner from {victim.get('owner_origin')}")

@@ -185,14 +185,19 @@ def _sequence_details(ctx: ReadContext, name: str, account: FileAccount) -> None
 
 
 def _with_ssh_targets(ctx: ReadContext, process: pa.Table) -> pa.Table:
-    """Add the argv parser's destination and agent columns, parsing each distinct argv once."""
+    """Add the argv parser's destination and agent columns, parsing each distinct argv once.
+
+    Also used by the other readers of exec rows (columns ``src_line``, ``action``, ``exe``,
+    ``args``, ``env_home``, ``env_user``, ``env_logname``, ``platform``; one row per line).
+    """
     name = f"_eslogger_proc_{id(process):x}"
     base = "lower(regexp_extract(exe, '[^/]*$'))"
+    platform = "coalesce(platform, 'macos')"
     wanted = f"action = 'exec' AND len(args) > 0 AND {base} IN ({_DEST_PROGRAMS})"
     ctx.con.register(name, process)
     try:
         distinct = ctx.con.sql(f"""
-            SELECT DISTINCT args, env_home, coalesce(env_user, env_logname), {base}
+            SELECT DISTINCT args, env_home, coalesce(env_user, env_logname), {base}, {platform}
             FROM {name} WHERE {wanted}
         """).fetchall()
         if not distinct:
@@ -202,6 +207,7 @@ def _with_ssh_targets(ctx: ReadContext, process: pa.Table) -> pa.Table:
             "k_home": pa.array([d[1] for d in distinct], pa.string()),
             "k_user": pa.array([d[2] for d in distinct], pa.string()),
             "k_base": pa.array([d[3] for d in distinct], pa.string()),
+            "k_platform": pa.array([d[4] for d in distinct], pa.string()),
             "t": pa.array([_ssh_target(*d) for d in distinct], _SSH_RESULT_TYPE),
         })
         kname = f"_eslogger_ssh_{id(parsed):x}"
@@ -211,7 +217,7 @@ def _with_ssh_targets(ctx: ReadContext, process: pa.Table) -> pa.Table:
                 SELECT p.src_line, k.t FROM {name} p JOIN {kname} k
                   ON p.args = k.k_args AND p.env_home IS NOT DISTINCT FROM k.k_home
                  AND coalesce(p.env_user, p.env_logname) IS NOT DISTINCT FROM k.k_user
-                 AND {base} = k.k_base
+                 AND {base} = k.k_base AND {platform} = k.k_platform
                 WHERE {wanted}
             """).to_arrow_table()
         finally:
@@ -227,12 +233,13 @@ def _with_ssh_targets(ctx: ReadContext, process: pa.Table) -> pa.Table:
 
 
 def _ssh_target(
-    args: list[str], home: str | None, user: str | None, base: str
+    args: list[str], home: str | None, user: str | None, base: str, platform: str = "macos"
 ) -> dict[str, object]:
-    """The parser's answer for one distinct (argv, HOME, user, program)."""
+    """The parser's answer for one distinct (argv, HOME, user, program, platform); macOS paths
+    are normalised (``/tmp`` under ``/private``), Linux paths kept."""
     target = parse_ssh_argv([base, *args[1:]], home, user)
     agent = target.identity_agent
-    if agent is not None and agent.startswith("/"):
+    if agent is not None and agent.startswith("/") and platform != "linux":
         agent = _mac_path(agent)
     return {
         "ssh_dest_host": target.host,

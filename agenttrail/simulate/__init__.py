@@ -30,7 +30,7 @@ from agenttrail.simulate._esjson import iso_ns
 from agenttrail.simulate.actions import play
 from agenttrail.simulate.background import background
 from agenttrail.simulate.check import check
-from agenttrail.simulate.formats import BASE_FILES, FAMILIES, choose
+from agenttrail.simulate.formats import BASE_FILES, FORMATS, choose
 from agenttrail.simulate.scenarios import BENIGN, BUILDERS, SCENARIOS
 from agenttrail.simulate.world import (
     MAC_LEASE_FROM,
@@ -123,14 +123,16 @@ def _convert(out_dir: Path, chosen: dict[str, str], manifest: Manifest) -> None:
         replaced: set[str] = set()
         written: list[str] = []
         for family, name in chosen.items():
-            convert = FAMILIES[family][name]
-            if convert is None:
+            if FORMATS[name][1] is None:
                 continue
             for pattern in BASE_FILES[family]:
                 for f in out_dir.glob(pattern):
                     replaced.add(f.relative_to(out_dir).as_posix())
                     f.unlink()
-            written += convert(base, out_dir)
+        for name in dict.fromkeys(chosen.values()):  # each converter once, in family order
+            convert = FORMATS[name][1]
+            if convert is not None:
+                written += convert(base, out_dir)
     for d in sorted(out_dir.rglob("*"), reverse=True):  # folders emptied by the replacement
         if d.is_dir() and not any(d.iterdir()):
             d.rmdir()

@@ -6,22 +6,38 @@ under ``dst`` (endpoint files under ``macs/<host>/``, login files under ``server
 flow files under ``net/``), returning the relative paths written. The converters are test-data
 writers: deterministic, and free to read the base files with plain Python.
 
-``FAMILIES`` lists, per kind of telemetry, the format names ``simulate --formats`` accepts; the
-base format of each family (``None`` converter) is what the engine writes itself.
+``FORMATS`` lists the format names ``simulate --formats`` accepts, with the families (endpoint,
+flow, login) each carries; the base format of each family (``None`` converter) is what the engine
+writes itself. Register a converter by adding its line there.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from importlib import import_module
 from pathlib import Path
 
 Converter = Callable[[Path, Path], list[str]]
 
-#: family -> format name -> converter (None: the base format, written by the engine).
-FAMILIES: dict[str, dict[str, Converter | None]] = {
-    "endpoint": {"eslogger": None},
-    "flow": {"zeek": None},
-    "login": {"syslog": None},
+
+def _lazy(module: str) -> Converter:
+    """The ``convert`` of a sibling module, imported when first used."""
+
+    def convert(src: Path, dst: Path) -> list[str]:
+        mod = import_module(f"agenttrail.simulate.formats.{module}")
+        return mod.convert(src, dst)  # type: ignore[no-any-return]
+
+    return convert
+
+
+#: format name -> (the families it carries, its converter; None: a base format the engine writes).
+FORMATS: dict[str, tuple[tuple[str, ...], Converter | None]] = {
+    "eslogger": (("endpoint",), None),
+    "zeek": (("flow",), None),
+    "syslog": (("login",), None),
+    "elastic": (("endpoint",), _lazy("elastic")),
+    # OCSF carries every family: Process Activity, Network Activity and Authentication events
+    "ocsf": (("endpoint", "flow", "login"), _lazy("ocsf_input")),
 }
 
 #: Where each family's base files live in a simulated dataset.
@@ -34,22 +50,20 @@ BASE_FILES: dict[str, tuple[str, ...]] = {
 DEFAULT = ("eslogger", "zeek", "syslog")
 
 
-def family_of(name: str) -> str:
-    """The family a format name belongs to (ValueError when it is not a known format)."""
-    for family, names in FAMILIES.items():
-        if name in names:
-            return family
-    known = ", ".join(n for names in FAMILIES.values() for n in names)
-    raise ValueError(f"no simulated format {name!r}; known: {known}")
+def families(name: str) -> tuple[str, ...]:
+    """The families a format carries (ValueError when it is not a simulated format)."""
+    if name not in FORMATS:
+        raise ValueError(f"no simulated format {name!r}; known: {', '.join(FORMATS)}")
+    return FORMATS[name][0]
 
 
 def choose(names: list[str] | tuple[str, ...]) -> dict[str, str]:
-    """One format per family: the names given, the base format for the others."""
-    chosen = {family_of(n): n for n in DEFAULT}
+    """Family -> format: the names given, the base format for the other families."""
+    chosen = {fam: n for n in DEFAULT for fam in families(n)}
     seen: dict[str, str] = {}
     for n in names:
-        fam = family_of(n)
-        if fam in seen and seen[fam] != n:
-            raise ValueError(f"--formats names two {fam} formats: {seen[fam]} and {n}")
-        seen[fam] = chosen[fam] = n
+        for fam in families(n):
+            if fam in seen and seen[fam] != n:
+                raise ValueError(f"--formats names two {fam} formats: {seen[fam]} and {n}")
+            seen[fam] = chosen[fam] = n
     return chosen
