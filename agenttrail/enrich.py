@@ -214,16 +214,30 @@ def attribute(flow: Table, asset: Table, side: str) -> Table:
 
 
 def flow_attr(flow: Table, asset: Table) -> Table:
-    """Flows with ``src_host``/``dst_host`` attributed through assets (``ambiguous`` flags)."""
+    """Flows with ``src_host``/``dst_host`` attributed through assets.
+
+    An address that maps to several hosts at the flow's start is ambiguous: the host is left
+    NULL (``*_ambiguous`` says why), so nothing is attributed by guess; chains through such a flow
+    need lineage, which uses :func:`flow_src_candidates` (DESIGN §3).
+    """
     src = attribute(flow, asset, "src")
     dst = attribute(flow, asset, "dst")
     f = flow.drop("src_host", "dst_host")
     j = f.left_join(src, f.row_id == src.row_id).select(
-        f, src_host=src.host, src_ambiguous=(src.n_hosts > 1).fill_null(False)
+        f, src_host=ibis.cases((src.n_hosts == 1, src.host), else_=ibis.null("string")),
+        src_ambiguous=(src.n_hosts > 1).fill_null(False),
     )
     return j.left_join(dst, j.row_id == dst.row_id).select(
-        j, dst_host=dst.host, dst_ambiguous=(dst.n_hosts > 1).fill_null(False)
+        j, dst_host=ibis.cases((dst.n_hosts == 1, dst.host), else_=ibis.null("string")),
+        dst_ambiguous=(dst.n_hosts > 1).fill_null(False),
     )
+
+
+def flow_src_candidates(flow: Table, asset: Table) -> Table:
+    """Every host the flow's source address maps to at its start: ``row_id``, ``cand_host``."""
+    a = asset
+    j = flow.join(a, [_in_range(flow.src_ip_hi, flow.src_ip_lo, a), _valid(a, flow.start_us)])
+    return j.select(row_id=flow.row_id, cand_host=a.host).distinct()
 
 
 def sock_ev(socket: Table, own: Table, ua: Table, procs: Table) -> Table:

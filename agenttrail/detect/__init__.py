@@ -80,11 +80,14 @@ def run(backend: BaseBackend, tables: dict[str, pa.Table], settings: Settings) -
     )
     ua = _materialise(backend, "e_user_asid", enrich.user_asid(t["session"], t["process"]))
     flow = _materialise(backend, "e_flow", enrich.flow_attr(t["flow"], t["asset"]))
+    flow_src = _materialise(
+        backend, "e_flow_src", enrich.flow_src_candidates(t["flow"], t["asset"])
+    )
     sock = _materialise(backend, "e_sock_ev", enrich.sock_ev(t["socket"], owner, ua, proc))
     tabs = Tables(
         proc=proc, owner=owner, sock_ev=sock, flow=flow, login=t["login"],
         span=t["source_span"], user_asid=ua, asset=t["asset"], process=t["process"],
-        dns=t["dns"], settings=settings,
+        dns=t["dns"], flow_src=flow_src, settings=settings,
     )
     seed_exprs = [m.signals(tabs) for m in SEEDS]
     seeds = _materialise(backend, "d_seeds", ibis.union(*seed_exprs))

@@ -64,6 +64,7 @@ class Tables:
     asset: Table
     process: Table
     dns: Table
+    flow_src: Table
     settings: Settings
 
 

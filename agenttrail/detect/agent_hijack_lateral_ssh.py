@@ -65,11 +65,16 @@ def lineage(t: Tables) -> Table:
     w = t.settings.windows
     skew = w.endpoint_skew * 1_000_000
     q = t.proc.filter(t.proc.agent_client.fill_null(False))
-    f = t.flow.filter(t.flow.is_ssh & t.flow.start_us.notnull())
+    ssh = t.flow.filter(t.flow.is_ssh & t.flow.start_us.notnull())
+    # one row per (flow, host its source may be): an ambiguous source still links by lineage
+    f = ssh.join(t.flow_src, ssh.row_id == t.flow_src.row_id).select(
+        ssh.row_id, ssh.start_us, ssh.dst_ip_hi, ssh.dst_ip_lo, ssh.dst_port, ssh.dst_host,
+        t.flow_src.cand_host,
+    )
     tw = w.time_window * 1_000_000
 
     def in_life(q: Table, f: Table) -> list[BooleanValue]:
-        return [f.src_host == q.host, f.start_us >= q.exec_us - skew,
+        return [f.cand_host == q.host, f.start_us >= q.exec_us - skew,
                 f.start_us <= q.exit_us.coalesce(q.exec_us + tw)]
 
     def pairs(j: Table, q: Table, f: Table) -> Table:
