@@ -493,8 +493,10 @@ def login_sql(ev: str) -> str:
     pam AS (SELECT host, bool_or(ev_type = 'USER_ACCT') AS pam FROM l GROUP BY host),
     w AS (
         SELECT l.*, pam.pam,
-            last_value(CASE WHEN rport IS NOT NULL THEN struct_pack(a := ip0, p := rport,
-                la := laddr, lp := lport) END IGNORE NULLS) OVER win AS conn,
+            last_value(CASE WHEN rport IS NOT NULL THEN struct_pack(a := ip0, p := rport)
+                END IGNORE NULLS) OVER win AS conn,
+            last_value(CASE WHEN laddr IS NOT NULL OR lport IS NOT NULL THEN struct_pack(
+                a := ip0, la := laddr, lp := lport) END IGNORE NULLS) OVER win AS srv,
             last_value(user0 IGNORE NULLS) OVER win AS user_p,
             last_value(ip0 IGNORE NULLS) OVER win AS ip_p,
             last_value(method0 IGNORE NULLS) OVER win AS method_p,
@@ -504,15 +506,16 @@ def login_sql(ev: str) -> str:
                        ROWS UNBOUNDED PRECEDING)),
     x AS (
         SELECT *, coalesce(ip0, ip_p) AS src_ip,
-            conn.a IS NOT DISTINCT FROM coalesce(ip0, ip_p) AS same_conn
+            conn.a IS NOT DISTINCT FROM coalesce(ip0, ip_p) AS same_conn,
+            srv.a IS NOT DISTINCT FROM coalesce(ip0, ip_p) AS same_srv
         FROM w)
     SELECT src_line, serial AS src_seq, t_us, host, host_own, ev_type, ok, pid,
         {unset("auid")} AS auid, {unset("ses")} AS asid, id,
         coalesce(user0, CASE WHEN id IS NOT NULL THEN coalesce(id_name, user_p) END) AS "user",
         src_ip,
         coalesce(rport, CASE WHEN same_conn THEN conn.p END) AS src_port,
-        coalesce(laddr, CASE WHEN same_conn THEN conn.la END) AS server_ip,
-        coalesce(lport, CASE WHEN same_conn THEN conn.lp END) AS server_port,
+        coalesce(laddr, CASE WHEN same_srv THEN srv.la END) AS server_ip,
+        coalesce(lport, CASE WHEN same_srv THEN srv.lp END) AS server_port,
         base AS program, coalesce(method0, method_p) AS method, coalesce(fp0, fp_p) AS key_fp,
         {_RESULT} AS result,
         concat_ws(' ', ev_type, 'op=' || op, 'acct=' || acct, 'id=' || id,
