@@ -1,0 +1,1 @@
+"""Converters of a simulated dataset into other input formats (one module per format)."""
