@@ -1,24 +1,26 @@
 """SQL for the auditd reader: records from lines, events from records, rows from events.
 
-Four stages, each a temporary DuckDB table (``{lines}``, ``{rec}``, ``{ev}`` name them):
+Stages, each a temporary DuckDB table (``{lines}``, ``{rec}``, ``{ev}``, ``{argv}`` name them):
 
-1. :func:`records_sql`: every line split into its header (``node``, ``type``, time, serial) and
-   payload; the payload is cut at the ENRICHED separator (GS, ``\\x1d``) into ``raw`` and
-   ``enr``, and the fields the reader uses are taken from ``raw`` per record type.
-2. :func:`events_sql`: records grouped by event id ``(node, time, serial)``; each event has one
-   row with the fields of its SYSCALL, SOCKADDR, CWD and user-space record, the PATH items as a
-   list, the EXECVE argument pieces as a list, and its accounting ``status``.
+1. :func:`records_sql`: every line split into its header (``node``, ``type``, time, serial) with
+   string functions; the payload is cut at the ENRICHED separator (GS, ``\\x1d``) and only the
+   payloads of the record types the reader uses are kept (``body``), plus the two ENRICHED
+   values it reads (``SYSCALL=``, ``ID=``).
+2. :func:`events_sql`: records grouped by event id ``(node, time, serial)``: one row per event
+   with its accounting ``status``; the fields that decide the status are read from every
+   event's SYSCALL or user-space record, all other fields only from the events that become rows
+   (exec, UNIX connect, sshd login), so skipped events cost little.
 3. :func:`argv_sql`: the argument vector of every exec event, pieces joined (``aN_len`` /
    ``aN[i]``), hex decoded and reduced (DESIGN §3) before anything leaves DuckDB.
-4. The row queries: :data:`PROCESS_SQL`, :data:`SOCKET_SQL`, :func:`login_sql`,
-   :data:`SESSION_SQL`, :data:`SPAN_SQL`.
+4. The row queries: :data:`PROCESS_SQL`, :data:`SOCKET_SQL`, :data:`SPAN_SQL` here, the
+   ``login`` and ``session`` queries in :mod:`agenttrail.readers._auditd_logins`.
 
 Field values (FORMATS §4.6): ``key="text"`` (quoted), ``key=4142`` (hex, for the fields auditd
 encodes when they hold a space, a quote, a control or a non-ASCII byte), ``key=?`` /
 ``(null)`` / ``(none)`` (unset), numbers. Only the encoded fields (``acct``, ``exe``, ``comm``,
 ``cwd``, ``name``, ``aN``) are hex-decoded; a decoded value that is not UTF-8 keeps its hex
-spelling. A field is found after the start of the payload, a space, or the ``'`` that opens a
-user-space ``msg='...'``; the first occurrence wins.
+spelling. A field starts after a space or the ``'`` that opens a user-space ``msg='...'`` and
+runs to the next space; the first occurrence wins.
 """
 
 from __future__ import annotations
@@ -452,90 +454,6 @@ SELECT src_line, serial AS src_seq, t_us, host, host_own, 'connect' AS action, {
     CASE WHEN starts_with(socket_path, '@') OR NOT regexp_full_match(p.mode, '[0-7]+') THEN NULL
          ELSE {_OCTAL} END AS socket_mode
 FROM u
-ORDER BY src_line
-"""
-
-#: The one ``accepted`` login per sshd connection (FORMATS §4.6; documented in the reader):
-#: ``USER_ACCT`` success, written by PAM account management right after authentication succeeds,
-#: for every method and whether or not a pty follows; on a host whose file holds no sshd
-#: ``USER_ACCT`` (no PAM), ``USER_LOGIN`` success, which sshd writes only for pty sessions.
-_RESULT = """CASE
-    WHEN ev_type = 'USER_ACCT' THEN CASE WHEN ok THEN 'accepted' ELSE 'failed' END
-    WHEN ev_type = 'USER_LOGIN' THEN CASE
-        WHEN ok AND NOT coalesce(pam, false) THEN 'accepted' WHEN ok THEN 'session'
-        WHEN acct IN ('(invalid user)', '(unknown user)') THEN 'invalid' ELSE 'failed' END
-    WHEN ev_type = 'USER_AUTH' THEN CASE WHEN ok THEN 'connection' ELSE 'failed' END
-    WHEN ev_type IN ('CRYPTO_SESSION', 'CRYPTO_KEY_USER') THEN
-        CASE WHEN ok THEN 'connection' ELSE 'preauth' END
-    WHEN ev_type = 'USER_ERR' THEN 'preauth'
-    WHEN ev_type = 'USER_LOGOUT' THEN 'disconnected'
-    ELSE CASE WHEN ok THEN 'session' ELSE 'failed' END END"""
-
-_METHOD = """CASE WHEN ev_type = 'USER_AUTH' THEN CASE op
-    WHEN 'pubkey_auth' THEN 'publickey' WHEN 'password' THEN 'password'
-    WHEN 'hostbased_auth' THEN 'hostbased' WHEN 'gssapi' THEN 'gssapi-with-mic' END END"""
-
-
-def login_sql(ev: str) -> str:
-    """Every sshd login-family record with its ``result`` and the connection's address, port
-    and user carried over from earlier records of the same sshd process (``host``, ``pid``):
-    ``rport``/``laddr``/``lport`` (CRYPTO_SESSION, USER_AUTH on Red Hat) when the address
-    agrees, ``addr`` for records written with ``addr=?``, ``acct`` for records written with
-    ``id=<uid>`` (a successful USER_LOGIN), and the method of USER_AUTH."""
-    return f"""
-    WITH l AS (
-        SELECT *, res IN ('success', 'yes', '1') AS ok,
-            CASE WHEN acct IN ('(invalid user)', '(unknown user)') THEN NULL ELSE acct END
-                AS user0,
-            coalesce(addr, hostname) AS ip0, {_METHOD} AS method0,
-            CASE WHEN ev_type = 'USER_AUTH' THEN fp END AS fp0
-        FROM {ev} WHERE status = 'login'),
-    pam AS (SELECT host, bool_or(ev_type = 'USER_ACCT') AS pam FROM l GROUP BY host),
-    w AS (
-        SELECT l.*, pam.pam,
-            last_value(CASE WHEN rport IS NOT NULL THEN struct_pack(a := ip0, p := rport)
-                END IGNORE NULLS) OVER win AS conn,
-            last_value(CASE WHEN laddr IS NOT NULL OR lport IS NOT NULL THEN struct_pack(
-                a := ip0, la := laddr, lp := lport) END IGNORE NULLS) OVER win AS srv,
-            last_value(user0 IGNORE NULLS) OVER win AS user_p,
-            last_value(ip0 IGNORE NULLS) OVER win AS ip_p,
-            last_value(method0 IGNORE NULLS) OVER win AS method_p,
-            last_value(fp0 IGNORE NULLS) OVER win AS fp_p
-        FROM l LEFT JOIN pam ON l.host IS NOT DISTINCT FROM pam.host
-        WINDOW win AS (PARTITION BY l.host, l.pid ORDER BY l.t_us, l.serial
-                       ROWS UNBOUNDED PRECEDING)),
-    x AS (
-        SELECT *, coalesce(ip0, ip_p) AS src_ip,
-            conn.a IS NOT DISTINCT FROM coalesce(ip0, ip_p) AS same_conn,
-            srv.a IS NOT DISTINCT FROM coalesce(ip0, ip_p) AS same_srv
-        FROM w)
-    SELECT src_line, serial AS src_seq, t_us, host, host_own, ev_type, ok, pid,
-        {unset("auid")} AS auid, {unset("ses")} AS asid, id,
-        coalesce(user0, CASE WHEN id IS NOT NULL THEN coalesce(id_name, user_p) END) AS "user",
-        src_ip,
-        coalesce(rport, CASE WHEN same_conn THEN conn.p END) AS src_port,
-        coalesce(laddr, CASE WHEN same_srv THEN srv.la END) AS server_ip,
-        coalesce(lport, CASE WHEN same_srv THEN srv.lp END) AS server_port,
-        base AS program, coalesce(method0, method_p) AS method, coalesce(fp0, fp_p) AS key_fp,
-        {_RESULT} AS result,
-        concat_ws(' ', ev_type, 'op=' || op, 'acct=' || acct, 'id=' || id,
-                  'terminal=' || terminal, 'res=' || res) AS message
-    FROM x
-    ORDER BY src_line
-    """
-
-
-LOGIN_COLUMNS = ("src_line", "src_seq", "t_us", "host", "user", "src_ip", "src_port",
-                 "server_ip", "server_port", "program", "method", "key_fp", "result", "pid",
-                 "message")
-
-#: ``session`` rows: sshd's PAM session open and close on this host (an inbound login).
-SESSION_SQL = """
-SELECT src_line, src_seq, t_us, host, host_own, coalesce(auid, id) AS uid, "user",
-    'ssh_inbound' AS kind,
-    ok AS success, src_ip AS source_ip, asid, pid,
-    CASE ev_type WHEN 'USER_START' THEN 'login' ELSE 'logout' END AS action
-FROM {logins} WHERE ev_type IN ('USER_START', 'USER_END')
 ORDER BY src_line
 """
 

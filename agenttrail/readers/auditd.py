@@ -91,6 +91,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from agenttrail.model import FileAccount, Issue, ReadResult
+from agenttrail.readers import _auditd_logins as lq
 from agenttrail.readers import _auditd_sql as q
 from agenttrail.readers._io import (
     ReadContext,
@@ -156,13 +157,13 @@ def read(ctx: ReadContext) -> ReadResult:
         socket = con.sql(_fill(q.SOCKET_SQL, sub)).to_arrow_table()
         if socket.num_rows:
             result.add("socket", _with_source(ctx, socket))
-        con.execute(f"CREATE TEMP TABLE {n['logins']} AS {q.login_sql(n['ev'])}")
+        con.execute(f"CREATE TEMP TABLE {n['logins']} AS {lq.login_sql(n['ev'])}")
         logins = con.sql(
-            f"SELECT {', '.join(q.LOGIN_COLUMNS)}, host_own FROM {n['logins']}"
+            f"SELECT {', '.join(lq.LOGIN_COLUMNS)}, host_own FROM {n['logins']}"
         ).to_arrow_table()
         if logins.num_rows:
             result.add("login", _with_source(ctx, logins, source=SOURCE))
-        sessions = con.sql(q.SESSION_SQL.replace("{logins}", n["logins"])).to_arrow_table()
+        sessions = con.sql(lq.SESSION_SQL.replace("{logins}", n["logins"])).to_arrow_table()
         if sessions.num_rows:
             result.add("session", _with_source(ctx, sessions))
         malformed = ", ".join(lit(k) for k in q.MALFORMED)
