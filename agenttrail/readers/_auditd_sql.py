@@ -55,15 +55,16 @@ LOGIN_TYPES = ("CRYPTO_KEY_USER", "CRYPTO_SESSION", "USER_AUTH", "USER_ACCT", "C
                "USER_ERR")
 SSHD_PROGRAMS = ("sshd", "sshd-session", "sshd-auth")
 
-#: connect and execve(at) by architecture (``arch`` as the kernel writes it) and syscall number.
+#: connect, bind and execve(at) by architecture (``arch`` as the kernel writes it) and number.
 ARCHES = {
-    "c000003e": {42: "connect", 59: "execve", 322: "execveat"},  # x86_64
-    "c00000b7": {203: "connect", 221: "execve", 281: "execveat"},  # aarch64
-    "40000003": {362: "connect", 11: "execve", 358: "execveat", 102: "socketcall"},  # i386
-    "40000028": {283: "connect", 11: "execve", 387: "execveat"},  # arm (EABI)
+    "c000003e": {42: "connect", 49: "bind", 59: "execve", 322: "execveat"},  # x86_64
+    "c00000b7": {203: "connect", 200: "bind", 221: "execve", 281: "execveat"},  # aarch64
+    "40000003": {362: "connect", 361: "bind", 11: "execve", 358: "execveat",
+                 102: "socketcall"},  # i386
+    "40000028": {283: "connect", 282: "bind", 11: "execve", 387: "execveat"},  # arm (EABI)
 }
-#: ``socketcall(2)`` call number of connect (i386).
-SYS_CONNECT = 3
+#: ``socketcall(2)`` call numbers (i386): ``a0`` of the SYSCALL record.
+SOCKETCALLS = {2: "bind", 3: "connect"}
 
 #: Where a Linux executable lives (``exe_location``), by path prefix.
 TEMP_DIRS = ("/tmp/", "/var/tmp/", "/dev/shm/")
@@ -74,7 +75,7 @@ PACKAGE_DIRS = ("/usr/local/", "/opt/", "/nix/store/", "/snap/", "/home/linuxbre
 USER_DIRS = ("/home/", "/root/", "/run/user/")
 #: Arguments that name an agent socket (the Linux spellings of DESIGN §4 too): full argv kept.
 AGENT_ARG_RE = (r"/agent\.|Listeners|\.ssh/agent/|ssh-agent\.socket|openssh_agent|"
-                r"S\.gpg-agent\.ssh|/keyring/ssh|(?i:identityagent)|SSH_AUTH_SOCK")
+                r"S\.gpg-agent\.ssh|/keyring/ssh|/gcr/ssh|(?i:identityagent)|SSH_AUTH_SOCK")
 
 
 def _field(body: str, key: str) -> str:
@@ -237,9 +238,14 @@ _US_ROW = {
     "lport": num(_field("us", "lport")),
     "fp": plain(_field("us", "fp")),
 }
-_PATH_ITEM = ("struct_pack(item := {n}, name := {nm}, mode := {m}, ouid := {o})".format(
-    n=num(_field("b", "item")), nm=enc(_field("b", "name")), m=plain(_field("b", "mode")),
-    o=num(_field("b", "ouid"))))
+_PATH_ITEM = ("struct_pack(item := {n}, name := {nm}, mode := {m}, ouid := {o}, kind := {k})"
+              .format(n=num(_field("b", "item")), nm=enc(_field("b", "name")),
+                      m=plain(_field("b", "mode")), o=num(_field("b", "ouid")),
+                      k=f"coalesce({plain(_field('b', 'nametype'))}, "
+                        f"{plain(_field('b', 'objtype'))})"))
+
+
+_SOCKETCALLS = "".join(f" WHEN {n} THEN '{c}'" for n, c in SOCKETCALLS.items())
 
 
 def events_sql(rec: str, ctx_host: str | None) -> str:
@@ -290,17 +296,17 @@ def events_sql(rec: str, ctx_host: str | None) -> str:
         FROM h),
     s AS (
         SELECT *,
-            CASE WHEN call = 'socketcall' AND TRY_CAST('0x' || a0 AS BIGINT) = {SYS_CONNECT}
-                 THEN 'connect' ELSE call END AS op_call
+            CASE WHEN call = 'socketcall' THEN CASE TRY_CAST('0x' || a0 AS BIGINT)
+                 {_SOCKETCALLS} END ELSE call END AS op_call
         FROM k),
     t AS (
         SELECT *, (t_us // 1000) * 1000000 + serial % 1000000 AS ord,
         CASE
             WHEN ev_type = 'SYSCALL' AND syscall IS NULL THEN 'no_syscall'
-            WHEN ev_type = 'SYSCALL' AND op_call = 'connect' THEN CASE
-                WHEN success IS DISTINCT FROM 'yes' THEN 'connect_failed'
+            WHEN ev_type = 'SYSCALL' AND op_call IN ('connect', 'bind') THEN CASE
+                WHEN success IS DISTINCT FROM 'yes' THEN op_call || '_failed'
                 WHEN saddr IS NOT NULL AND NOT saddr_ok THEN 'bad_saddr'
-                WHEN family_hex IS DISTINCT FROM '0100' THEN 'connect_not_unix'
+                WHEN family_hex IS DISTINCT FROM '0100' THEN op_call || '_not_unix'
                 WHEN pid IS NULL THEN 'no_pid'
                 ELSE 'socket' END
             WHEN ev_type = 'SYSCALL' AND op_call IN ('execve', 'execveat') THEN CASE
@@ -334,7 +340,7 @@ ROW_STATUSES = ("socket", "exec", "login")
 #: Statuses of malformed events, with the issue text.
 MALFORMED = {
     "no_syscall": "SYSCALL record without a syscall",
-    "no_pid": "SYSCALL record of a connect or execve without a pid",
+    "no_pid": "SYSCALL record of a connect, bind or execve without a pid",
     "bad_saddr": "SOCKADDR saddr is not hex",
     "no_res": "sshd login record without res=",
 }
@@ -444,13 +450,19 @@ t AS (
     SELECT *, CASE WHEN sun = '' THEN NULL
                    WHEN starts_with(sun, '/') OR starts_with(sun, '@') OR cwd IS NULL THEN sun
                    ELSE rtrim(cwd, '/') || '/' || sun END AS socket_path,
-        coalesce(list_filter(paths, lambda p: p.name = sun)[1],
-                 list_filter(paths, lambda p: p.item = 0)[1]) AS p
+        CASE WHEN op_call = 'connect' THEN coalesce(
+                list_filter(paths, lambda p: p.name = sun)[1],
+                list_filter(paths, lambda p: p.item = 0)[1])
+             ELSE coalesce(list_filter(paths, lambda p: p.kind = 'CREATE')[1],
+                           list_filter(paths, lambda p: p.name = sun)[1]) END AS p,
+        CASE WHEN op_call = 'bind' THEN list_filter(paths, lambda p: p.kind = 'PARENT')[1]
+             END AS d
     FROM s),
 u AS (SELECT * FROM t {_latest_exec("pe", "t", "pid")})
-SELECT src_line, serial AS src_seq, t_us, host, host_own, 'connect' AS action, {_ACTOR},
+SELECT src_line, serial AS src_seq, t_us, host, host_own, op_call AS action, {_ACTOR},
     pe_pv AS pidversion, socket_path, socket_path AS socket_path_raw,
-    CASE WHEN starts_with(socket_path, '@') THEN NULL ELSE p.ouid END AS st_uid,
+    CASE WHEN op_call = 'connect' AND NOT starts_with(socket_path, '@') THEN p.ouid END AS st_uid,
+    CASE WHEN op_call = 'bind' AND NOT starts_with(socket_path, '@') THEN d.ouid END AS dir_uid,
     CASE WHEN starts_with(socket_path, '@') OR NOT regexp_full_match(p.mode, '[0-7]+') THEN NULL
          ELSE {_OCTAL} END AS socket_mode
 FROM u

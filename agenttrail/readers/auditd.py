@@ -27,8 +27,12 @@ Events and what they become:
   SOCKADDR family is AF_UNIX (``0100``) → a ``socket`` row: ``sun_path`` decoded (an abstract
   name, NUL-first, as ``@name``; a relative path joined to CWD); the PATH item naming the socket
   (else item 0) gives ``st_uid`` (``ouid``; the owner origin is then ``stat``) and
-  ``socket_mode`` (octal ``mode``). Other families (and connect without SOCKADDR) are
-  ``skipped_by_type['connect_not_unix']``; failed connects ``connect_failed``.
+  ``socket_mode`` (octal ``mode``). SYSCALL ``bind`` (x86_64 49, aarch64 200, i386 361 or
+  ``socketcall`` ``a0=2``, arm 282) of an AF_UNIX address → a ``socket`` bind row: the PARENT
+  PATH item's owner is ``dir_uid`` (so an ``ssh-agent -a`` socket anywhere is an agent socket
+  and its directory names its owner), the CREATE item's mode ``socket_mode``. Other families
+  (and calls without SOCKADDR) are ``skipped_by_type['connect_not_unix' / 'bind_not_unix']``;
+  failed calls ``connect_failed`` / ``bind_failed``.
 * SYSCALL ``execve``/``execveat`` (x86_64 59/322, aarch64 221/281, i386 11/358, arm 11/387)
   → a ``process`` exec row: EXECVE ``a0..aN`` (quoted or hex; ``aN_len`` + ``aN[i]`` pieces
   joined before decoding, across EXECVE records), CWD, and arguments reduced as DESIGN §3 (full

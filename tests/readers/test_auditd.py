@@ -307,11 +307,13 @@ def test_connect_enriched_syscall_name(tmp_path: Path) -> None:
     ("failed", ak.connect_event(1.0, 10, SOCK, pid=9, ppid=1, uid=1003, euid=1003, auid=1003,
                                 ses=4, exe="/usr/bin/ssh", owner=1001, success="no"),
      {"connect_failed": 1}),
-    ("socketcall_not_connect", [ak.syscall(1.0, 10, 102, pid=9, exe="/usr/bin/ssh",
-                                           arch="40000003", a0="2"),
-                                ak.sockaddr_unix(1.0, 10, SOCK)], {"SYSCALL": 1}),
-    ("bind", [ak.syscall(1.0, 10, 49, pid=9, exe="/usr/bin/ssh-agent"),
-              ak.sockaddr_unix(1.0, 10, SOCK)], {"SYSCALL": 1}),
+    ("socketcall_neither", [ak.syscall(1.0, 10, 102, pid=9, exe="/usr/bin/ssh",
+                                       arch="40000003", a0="9"),
+                            ak.sockaddr_unix(1.0, 10, SOCK)], {"SYSCALL": 1}),
+    ("sendto", [ak.syscall(1.0, 10, 44, pid=9, exe="/usr/bin/ssh"),
+                ak.sockaddr_unix(1.0, 10, SOCK)], {"SYSCALL": 1}),
+    ("bind_inet", [ak.syscall(1.0, 10, 49, pid=9, exe="/usr/sbin/sshd"),
+                   ak.sockaddr_inet(1.0, 10, "0.0.0.0", 22)], {"bind_not_unix": 1}),
 ])
 def test_connects_that_are_not_rows(tmp_path: Path, case: str, lines: list[str],
                                     skipped: dict[str, int]) -> None:
@@ -320,6 +322,30 @@ def test_connects_that_are_not_rows(tmp_path: Path, case: str, lines: list[str],
     assert _rows(result, "socket") == [], case
     assert result.account.skipped_by_type == skipped, case
     assert result.account.read == 1
+
+
+@pytest.mark.parametrize(("case", "nr", "arch", "a0"), [
+    ("x86_64_49", 49, "c000003e", "3"), ("aarch64_200", 200, "c00000b7", "3"),
+    ("i386_socketcall_2", 102, "40000003", "2"), ("i386_361", 361, "40000003", "3"),
+])
+def test_bind_of_an_agent_socket(tmp_path: Path, case: str, nr: int, arch: str,
+                                 a0: str) -> None:
+    """Constructed: ssh-agent (alice) binds its socket; PATH item 0 is the directory
+    (PARENT, owner 1001), item 1 the socket created (CREATE, mode 0140600)."""
+    lines = [ak.syscall(1.0, 10, nr, pid=4199, uid=1001, auid=1001, ses=3, arch=arch, a0=a0,
+                        exe="/usr/bin/ssh-agent", comm="ssh-agent", items=2),
+             ak.sockaddr_unix(1.0, 10, SOCK),
+             ak.cwd(1.0, 10, "/home/alice"),
+             ak.path(1.0, 10, "/tmp/ssh-Xy12AbCd9Q/", ouid=1001, mode="040700", item=0)
+             .replace("nametype=NORMAL", "nametype=PARENT"),
+             ak.path(1.0, 10, SOCK, ouid=1001, mode="0140600", item=1)
+             .replace("nametype=NORMAL", "nametype=CREATE")]
+    (row,) = _rows(_read(tmp_path, lines), "socket")
+    assert _pick(row, ("action", "socket_path", "dir_uid", "st_uid", "socket_mode", "pid",
+                       "euid", "auid", "asid", "exe")) == {
+        "action": "bind", "socket_path": SOCK, "dir_uid": 1001, "st_uid": None,
+        "socket_mode": 0o140600, "pid": 4199, "euid": 1001, "auid": 1001, "asid": 3,
+        "exe": "/usr/bin/ssh-agent"}, case
 
 
 def test_socket_pidversion_is_the_latest_exec_serial(tmp_path: Path) -> None:
@@ -575,7 +601,7 @@ def test_damaged_records(tmp_path: Path) -> None:
         (7, "SYSCALL record without a syscall"),
         (8, "SOCKADDR saddr is not hex"),
         (10, "sshd login record without res="),
-        (11, "SYSCALL record of a connect or execve without a pid"),
+        (11, "SYSCALL record of a connect, bind or execve without a pid"),
     ]
     assert a.issues[0].excerpt == "garbage that is not audit"
     assert len(_rows(result, "socket")) == 1
