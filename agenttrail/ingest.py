@@ -209,7 +209,7 @@ def _read_one(
     host, origin = _host_for(rel, settings)
     if origin == "option" and not reader.NEEDS_HOST:
         host, origin = None, None  # --host names only formats that carry no host (DESIGN §3)
-    if reader.NEEDS_HOST and host is None:
+    if reader.NEEDS_HOST and host is None and not getattr(reader, "RECORDS_MAY_NAME_HOST", False):
         n = _count_lines(plain, settings.max_line_bytes)
         account.read = n
         account.unread = n

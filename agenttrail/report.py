@@ -8,7 +8,7 @@ JSON whatever the file order or thread count.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
@@ -37,6 +37,7 @@ class Evidence:
     flow: dict[int, dict[str, Any]]
     login: dict[int, dict[str, Any]]
     users: dict[tuple[str | None, int], str]
+    platforms: dict[str, str] = field(default_factory=dict)  # host -> its one endpoint platform
 
     @classmethod
     def from_tables(
@@ -52,12 +53,22 @@ class Evidence:
             return {r["row_id"]: r for r in t.drop_columns(drop).to_pylist()}
 
         users = {(r["host"], r["uid"]): r["name"] for r in tables["user"].to_pylist()}
+        seen: dict[str, set[str]] = defaultdict(set)
+        for name in ("process", "socket"):
+            t = tables[name]
+            if t.num_rows:
+                g = t.group_by(["host", "platform"]).aggregate([])
+                for h, pl in zip(g.column("host").to_pylist(), g.column("platform").to_pylist(),
+                                 strict=True):
+                    if h is not None and pl is not None:
+                        seen[h].add(pl)
         return cls(
             process=index(tables["process"], needed.get("process", set())),
             socket=index(tables["socket"], needed.get("socket", set())),
             flow=index(flows, needed.get("flow", set())),
             login=index(tables["login"], needed.get("login", set())),
             users=users,
+            platforms={h: next(iter(p)) for h, p in seen.items() if len(p) == 1},
         )
 
     def user_name(self, host: str | None, uid: int | None) -> str | None:
@@ -134,6 +145,26 @@ def _hop(sig: Signal, ev: Evidence) -> dict[str, Any]:
     }
 
 
+#: The analytic of an incident follows its endpoint host's platform (DESIGN §5, §7).
+ANALYTIC_BY_PLATFORM = {"macos": "AN0711", "linux": "AN0710"}
+
+
+def _analytic(inc: Incident, ev: Evidence, sock: dict[str, Any] | None) -> str:
+    """AN0710 for a Linux endpoint, else AN0711: the platform of the incident's socket or
+    process evidence, else the one platform its host's endpoint rows carry (AN0711 unknown)."""
+    platform = sock.get("platform") if sock else None
+    if platform is None:
+        for s in inc.signals:
+            row = ev.process.get(s.fields.get("proc_row")) if s.fields.get("proc_row") is not None \
+                else None
+            if row is not None and row.get("platform"):
+                platform = row["platform"]
+                break
+    if platform is None:
+        platform = ev.platforms.get(inc.key[0])
+    return ANALYTIC_BY_PLATFORM.get(platform or "", "AN0711")
+
+
 def incident_doc(inc: Incident, ev: Evidence) -> dict[str, Any]:
     """The incident as a report entry, with its evidence chain."""
     seed = inc.seed
@@ -154,6 +185,7 @@ def incident_doc(inc: Incident, ev: Evidence) -> dict[str, Any]:
         "uid": inc.uid,
         "title": CATALOGUE[_top_rule(inc)].title,
         "rule_id": _top_rule(inc),
+        "analytic": _analytic(inc, ev, sock),
         "severity_id": inc.severity_id,
         "severity": SEVERITY_NAME[inc.severity_id],
         "status": inc.status,

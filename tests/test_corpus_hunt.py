@@ -1,6 +1,6 @@
-"""Every real sample of the three hunt formats in the shared corpus, hunted together: each file is
+"""Every real sample of the hunt formats in the shared corpus, hunted together: each file is
 claimed by the right reader, its counts are exact, and the accounting identity of DESIGN §8 holds
-per file in report.json."""
+per file in report.json. (auditd counts: events, see tests/readers/test_auditd.py.)"""
 
 from __future__ import annotations
 
@@ -39,6 +39,25 @@ EXPECTED = {
     "fail2ban-sshd/sshd": ("sshd_syslog", 417, 104, 51, 262, 0),
     "fail2ban-sshd/sshd-journal": ("sshd_syslog", 348, 0, 0, 219, 129),
     "macos/eslogger_mullvad_exec_fork_exit_v9_v10_v11.jsonl": ("eslogger", 4, 4, 0, 0, 0),
+    "go-libaudit-auditd/aucoalesce_random-internet_rawlines.log": ("auditd", 2, 0, 2, 0, 0),
+    "go-libaudit-auditd/aucoalesce_rhel-7-linux-3.10.0_rawlines.log": ("auditd", 10, 4, 6, 0, 0),
+    "go-libaudit-auditd/aucoalesce_ubuntu-16.04-linux-4.13.0_rawlines.log":
+        ("auditd", 2, 0, 2, 0, 0),
+    "go-libaudit-auditd/aucoalesce_ubuntu-16.10-linux-4.8.0_rawlines.log":
+        ("auditd", 14, 4, 10, 0, 0),
+    "go-libaudit-auditd/aucoalesce_ubuntu-17.04-linux-4.10.0_rawlines.log":
+        ("auditd", 15, 3, 12, 0, 0),
+    "go-libaudit-auditd/aucoalesce_ubuntu-20.04.6-linux-5.15.0-1034-gcp_rawlines.log":
+        ("auditd", 1, 1, 0, 0, 0),
+    "go-libaudit-auditd/aucoalesce_ubuntu-21.10-linux-5.13_rawlines.log":
+        ("auditd", 3, 0, 3, 0, 0),
+    "go-libaudit-auditd/aucoalesce_ubuntu-24.04-linux-6.8.0_rawlines.log":
+        ("auditd", 1, 0, 1, 0, 0),
+    "go-libaudit-auditd/auparse_audit-rhel6.log": ("auditd", 2, 0, 2, 0, 0),
+    "go-libaudit-auditd/auparse_audit-rhel7.log": ("auditd", 47, 11, 35, 0, 1),
+    "go-libaudit-auditd/auparse_audit-ubuntu14.log": ("auditd", 1, 0, 1, 0, 0),
+    "go-libaudit-auditd/auparse_audit-ubuntu16.log": ("auditd", 3, 2, 1, 0, 0),
+    "go-libaudit-auditd/auparse_audit-ubuntu17.log": ("auditd", 1, 1, 0, 0, 0),
 }
 
 

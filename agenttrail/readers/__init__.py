@@ -16,10 +16,10 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from agenttrail.readers import elastic, eslogger, ocsf_input, sshd_syslog, zeek
+from agenttrail.readers import auditd, elastic, eslogger, ocsf_input, sshd_syslog, zeek
 
 #: Every reader, in sniffing order.
-READERS: tuple[ModuleType, ...] = (eslogger, zeek, elastic, ocsf_input, sshd_syslog)
+READERS: tuple[ModuleType, ...] = (eslogger, zeek, elastic, ocsf_input, sshd_syslog, auditd)
 
 BY_NAME: dict[str, ModuleType] = {r.NAME: r for r in READERS}
 
