@@ -40,7 +40,10 @@ def normalise(
     for name in HOST_TABLES:
         out[name] = _canonical_hosts(out[name], settings)
     out["asset"] = _assets(build_assets(settings), tables["asset"], settings, con)
-    out["flow"] = _flows(out["flow"], settings, con, out["asset"])
+    out["flow"] = _flows(
+        _login_flows(out["flow"], out["login"], out["asset"], settings, con), settings, con,
+        out["asset"],
+    )
     out["process"] = _process(out["process"], settings)
     out["dns"] = _dns(out["dns"], settings)
     out["socket"] = _sockets(out["socket"], out["process"], settings)
@@ -170,6 +173,63 @@ def _flows(
         con.unregister("flow_in")
         con.unregister("nets")
     return conform("flow", result)
+
+
+_LOGIN_FLOWS = """
+WITH dest AS (  -- the one address of each host at a time (single-address assets)
+  SELECT host, ip, valid_from_us, valid_to_us FROM assets_in WHERE NOT contains(ip, '/')
+), l AS (
+  SELECT lg.*, coalesce(lg.server_ip, (
+           SELECT min(d.ip) FROM dest d WHERE d.host = lg.host
+             AND (d.valid_from_us IS NULL OR d.valid_from_us <= lg.t_us)
+             AND (d.valid_to_us IS NULL OR d.valid_to_us >= lg.t_us)
+           HAVING count(DISTINCT d.ip) = 1)) AS d_ip
+  FROM login_in lg
+  WHERE lg.result IN ('accepted', 'failed') AND lg.src_ip IS NOT NULL
+    AND lg.src_port IS NOT NULL AND lg.host IS NOT NULL AND lg.t_us IS NOT NULL
+)
+SELECT t_us AS start_us, src_ip, src_port, d_ip AS dst_ip, coalesce(server_port, 22) AS dst_port,
+       'tcp' AS proto, true AS is_ssh, 'login' AS ssh_evidence, 'login record' AS sensor,
+       src_file, src_line, 'login_record' AS src_format
+FROM l
+WHERE d_ip IS NOT NULL AND NOT EXISTS (
+  SELECT 1 FROM flow_in f WHERE f.src_ip = l.src_ip AND f.src_port = l.src_port
+    AND f.dst_ip = l.d_ip AND f.start_us BETWEEN l.t_us - {before} AND l.t_us + {after})
+ORDER BY start_us, src_file, src_line
+"""
+
+
+def _login_flows(
+    flow: pa.Table, login: pa.Table, asset: pa.Table, settings: Settings,
+    con: duckdb.DuckDBPyConnection,
+) -> pa.Table:
+    """Flows evidenced only by the destination's login record (DESIGN §5).
+
+    Zeek writes ``conn.log`` when a connection ends, and some teams have no flow sensor at all;
+    an sshd record from a source address and port is then the evidence of the connection. For
+    each accepted or failed login with a source port and no flow record of that connection
+    (same source address and port to the server's address, starting from ``login_grace +
+    clock_tolerance`` before the record to ``clock_tolerance`` after it), a flow row is added:
+    it starts at the login's time, comes from the login record's file and line, and has
+    ``ssh_evidence = 'login'`` and no packet counts.
+    """
+    if login.num_rows == 0:
+        return flow
+    w = settings.windows
+    con.register("login_in", login)
+    con.register("flow_in", flow)
+    con.register("assets_in", asset)
+    try:
+        rows = con.sql(_LOGIN_FLOWS.format(
+            before=(w.login_grace + w.clock_tolerance) * 1_000_000,
+            after=w.clock_tolerance * 1_000_000,
+        )).to_arrow_table()
+    finally:
+        for name in ("login_in", "flow_in", "assets_in"):
+            con.unregister(name)
+    if rows.num_rows == 0:
+        return flow
+    return pa.concat_tables([flow, conform("flow", rows)])
 
 
 #: Executables that use an agent when they run (DESIGN §5 agent_env_foreign_socket).

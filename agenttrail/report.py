@@ -125,6 +125,8 @@ def _hop(sig: Signal, ev: Evidence) -> dict[str, Any]:
             "dst_ip": fl["dst_ip"], "dst_port": fl["dst_port"],
             "dst_host": fl.get("dst_host"),
             "flow_uid": fl.get("flow_uid"),
+            # service/banner/port: what made it SSH; login: known only from the login record
+            "evidence": fl.get("ssh_evidence"),
             "source": _src(fl),
         },
         "login_status": sig.login_status,

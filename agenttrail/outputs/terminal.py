@@ -133,8 +133,9 @@ def render_chain(inc: dict[str, Any], console: Console) -> None:
             dt_s = "" if hop.get("dt_us") is None else f", {hop['dt_us'] / 1e6:+.3f}s from seed"
             _step(console, "ssh:",
                   f"{fl['src_ip']}:{fl['src_port']} -> {fl['dst_ip']}:{fl['dst_port']}"
-                  f" ({fl.get('dst_host') or 'unknown host'}) at {ts(fl['start_us'])}, linked by "
-                  f"{hop.get('link') or 'flow'}{dt_s}", fl.get("source"))
+                  f" ({fl.get('dst_host') or 'unknown host'}) at {ts(fl['start_us'])}"
+                  f"{' (no flow record: from the login record)' if fl.get('evidence') == 'login' else ''}"
+                  f", linked by {hop.get('link') or 'flow'}{dt_s}", fl.get("source"))
         lg = hop.get("login") or {}
         if lg:
             _step(console, "login:", f"{lg['result']} for {lg['user']} on {lg['host']}: "
