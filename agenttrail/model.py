@@ -39,7 +39,9 @@ _COLUMNS: dict[str, list[tuple[str, pa.DataType]]] = {
         ("parent_pidversion", I64), ("ruid", I64), ("euid", I64), ("auid", I64),
         ("auid_set", BOOL), ("asid", I64), ("session_id", I64), ("tty", STR), ("exe", STR),
         ("signing_id", STR), ("team_id", STR), ("platform_binary", BOOL),
-        ("args", pa.list_(STR)), ("argc", I64), ("cwd", STR), ("auth_sock", STR),
+        ("args", pa.list_(STR)), ("argc", I64),
+        # environment entries the exec record carried, before reduction (NULL: not reported)
+        ("env_count", I64), ("cwd", STR), ("auth_sock", STR),
         ("auth_sock_raw", STR), ("sudo_uid", I64), ("sudo_user", STR), ("env_user", STR),
         ("env_logname", STR), ("env_home", STR), ("env_tmpdir", STR), ("ssh_connection", STR),
         ("ssh_client", STR), ("identity_agent", STR), ("identity_agent_inferred", BOOL),
