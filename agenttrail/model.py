@@ -103,6 +103,8 @@ _COLUMNS: dict[str, list[tuple[str, pa.DataType]]] = {
     "sockpath": [
         ("host", STR), ("socket_path", STR), ("socket_kind", STR), ("socket_scope", STR),
         ("path_user", STR), ("path_uid", I64), ("platform", STR),
+        # who bound it, when a bind was seen (forwarded agents are bound by sshd)
+        ("bound_by", STR),
     ],
 }
 
@@ -134,6 +136,7 @@ ENUMS: dict[tuple[str, str], frozenset[str]] = {
     # conn: a connection record (Zeek conn.log); ssh: an SSH protocol record (Zeek ssh.log) that is
     # merged into its connection by flow_uid during normalisation; NULL: a complete flow record.
     ("flow", "flow_part"): frozenset({"conn", "ssh"}),
+    ("sockpath", "bound_by"): frozenset({"sshd", "agent", "mux", "launchd", "other"}),
 }
 
 
