@@ -61,13 +61,24 @@ def render(report: dict[str, Any], console: Console, min_severity: int = 0) -> N
                 render_chain(inc, console)
     else:
         console.print("No incidents.")
-    t = report["inputs"]["totals"]
+    render_inputs(report["inputs"], console)
+    by_host: dict[str, list[str]] = {}
+    for w in report["coverage"]["warnings"]:
+        by_host.setdefault(w["host"], []).append(w["step"])
+    for host, steps in sorted(by_host.items()):
+        console.print(Text("warning ", style="yellow") + Text(
+            f"{host}: no telemetry for {', '.join(steps)}"))
+
+
+def render_inputs(inputs: dict[str, Any], console: Console) -> None:
+    """The accounting line and the damaged files of a document's ``inputs`` section."""
+    t = inputs["totals"]
     console.print(
         f"{t['read']} records read, {t['normalised']} normalised, {t['skipped_by_type']} "
         f"skipped by type, {t['malformed']} malformed (see report)"
         + (f", {t['unread']} unread" if t["unread"] else "")
     )
-    for f in report["inputs"]["files"]:
+    for f in inputs["files"]:
         bad = [i for i in f["issues"] if i["kind"] in ("malformed", "file", "unread")]
         if bad:
             first = bad[0]
@@ -76,12 +87,6 @@ def render(report: dict[str, Any], console: Console, min_severity: int = 0) -> N
             more = f" (+{f['issues_total'] - 1} more)" if f["issues_total"] > 1 else ""
             console.print(Text("damaged input ", style="yellow") + Text(
                 f"{loc}: {first['message']}{hint}{more}"))
-    by_host: dict[str, list[str]] = {}
-    for w in report["coverage"]["warnings"]:
-        by_host.setdefault(w["host"], []).append(w["step"])
-    for host, steps in sorted(by_host.items()):
-        console.print(Text("warning ", style="yellow") + Text(
-            f"{host}: no telemetry for {', '.join(steps)}"))
 
 
 def _step(console: Console, label: str, text: str, src: dict[str, Any] | None = None) -> None:
