@@ -19,6 +19,7 @@ from agenttrail.config import Settings
 from agenttrail.coverage import coverage_counts
 from agenttrail.incidents import build
 from agenttrail.ingest import Ingested, ingest
+from agenttrail.inventory import inventory
 from agenttrail.normalise import dedupe, normalise
 from agenttrail.report import Evidence, build_report, needed_rows
 
@@ -111,6 +112,7 @@ def hunt(
         signals=signals,
         links=found.links,
         coverage=coverage_counts(tables, found.flow_eval, found.flow, con),
+        inventory=inventory(tables, found, con),
         evidence=evidence,
         settings=settings,
         scope=scope_of(settings),

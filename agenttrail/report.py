@@ -266,6 +266,7 @@ def build_report(
     signals: list[Signal],
     links: pa.Table,
     coverage: dict[str, Any],
+    inventory: dict[str, Any],
     evidence: Evidence,
     settings: Settings,
     scope: dict[str, Any],
@@ -290,5 +291,6 @@ def build_report(
         "signals": [signal_doc(s) for s in signals],
         "link_candidates": link_rows,
         "coverage": coverage,
+        "inventory": inventory,
         "inputs": inputs_section(accounts),
     }
