@@ -230,13 +230,15 @@ WHERE f.is_ssh AND coalesce(f.saw_syn, true) AND f.start_us BETWEEN sp.first_us 
 GROUP BY f.src_host
 """
 
+#: Hosts whose address ranges overlap over a stretch of time (a hand-over at one instant, the
+#: end of one interval being the start of the next, is not sharing).
 _SHARED = """
 SELECT DISTINCT a.host, b.host AS other FROM cov_asset a JOIN cov_asset b
   ON a.host <> b.host
  AND (a.start_hi < b.end_hi OR (a.start_hi = b.end_hi AND a.start_lo <= b.end_lo))
  AND (b.start_hi < a.end_hi OR (b.start_hi = a.end_hi AND b.start_lo <= a.end_lo))
- AND (a.valid_from_us IS NULL OR b.valid_to_us IS NULL OR a.valid_from_us <= b.valid_to_us)
- AND (b.valid_from_us IS NULL OR a.valid_to_us IS NULL OR b.valid_from_us <= a.valid_to_us)
+ AND (a.valid_from_us IS NULL OR b.valid_to_us IS NULL OR a.valid_from_us < b.valid_to_us)
+ AND (b.valid_from_us IS NULL OR a.valid_to_us IS NULL OR b.valid_from_us < a.valid_to_us)
 ORDER BY a.host, other
 """
 

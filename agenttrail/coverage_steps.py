@@ -287,11 +287,14 @@ def _ip_mapping(host: str, m: Measurements, role: str) -> dict[str, Any]:
         fixes.append((f"{host}'s addresses are not mapped for "
                       + ", ".join(f"{_iso(a)} to {_iso(b)}" for a, b in gaps[:3])
                       + ": add those periods (valid_from, valid_to) to the --assets CSV", None))
-    if ev["shared_with"] or ambiguous:
-        others = ", ".join(ev["shared_with"]) or "another host"
-        fixes.append((f"{host} shares addresses with {others} over the same time, so "
-                      f"{ambiguous} flows are ambiguous: give each host its own validity "
-                      "interval in the --assets CSV", None))
+    if ev["shared_with"]:
+        fixes.append((f"{host} shares addresses with {', '.join(ev['shared_with'])} over "
+                      "overlapping validity intervals, so flows from those addresses at those "
+                      "times map to two hosts: give each host its own interval in the --assets "
+                      "CSV", None))
+    if ambiguous:
+        fixes.append((f"{ambiguous} SSH flows {'to' if role == 'destination' else 'from'} "
+                      f"{host} map to more than one host", None))
     return _step("ip_mapping", role, _status(False, fixes), ev, fixes)
 
 

@@ -259,6 +259,24 @@ def test_address_mapping_with_a_hole(tmp_path: Path) -> None:
                                 "2026-03-02T09:00:01Z to 2026-03-02T09:00:50Z")
 
 
+@pytest.mark.parametrize(("other_from", "shared"), [("09:00:50", []), ("09:00:40", ["mac-2"])])
+def test_address_handover_is_not_sharing(tmp_path: Path, other_from: str,
+                                         shared: list[str]) -> None:
+    """An address handed over at one instant (inclusive ends) is not shared; an overlap is."""
+    inputs, opts = render(tmp_path, "no_env_no_connect")
+    (inputs / "assets.csv").write_text(
+        "host,ip,valid_from,valid_to\n"
+        "mac-blind,10.10.0.9,,2026-03-02T09:00:50Z\n"
+        f"mac-2,10.10.0.9,2026-03-02T{other_from}Z,\n"
+        "mac-blind,10.10.0.19,2026-03-02T09:00:50Z,\ndb1,10.20.0.5,,\n")
+    out = tmp_path / "cov"
+    run("coverage", str(inputs), *opts, "-o", str(out))
+    doc = json.loads((out / "coverage.json").read_text())
+    ip = step(doc, "mac-blind", "ip_mapping", "endpoint")
+    assert ip["evidence"]["shared_with"] == shared
+    assert ip["status"] == ("partial" if shared else "ok")
+
+
 def test_require_exit_codes(tmp_path: Path) -> None:
     inputs, opts = render(tmp_path, "no_env_no_connect")
     code, output = run("coverage", str(inputs), *opts, "--require", "socket_acess")

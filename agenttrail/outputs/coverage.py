@@ -22,10 +22,10 @@ def render_coverage(doc: dict[str, Any], console: Console) -> None:
     """Print the coverage document."""
     steps = [s["step"] for s in doc["steps"]]
     table = Table(title=f"coverage of {len(doc['hosts'])} host(s)")
-    table.add_column("host")
-    table.add_column("role")
+    table.add_column("host", no_wrap=True)
+    table.add_column("role", no_wrap=True)
     for step in steps:
-        table.add_column(step.replace("_", " "))
+        table.add_column(step.replace("_", " "), overflow="fold")
     for h in doc["hosts"]:
         for role in h["roles"]:
             by_step = {s["step"]: s["status"] for s in h["steps"] if s["role"] == role}
