@@ -11,8 +11,9 @@ import datetime as dt
 import json
 import logging
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -357,6 +358,199 @@ def formats() -> None:
         for line in r.EXAMPLE.splitlines():
             out.print(Text("    " + line, style="dim"))
         out.print()
+
+
+# Input options shared by coverage and inventory (the same as hunt's).
+_Paths = Annotated[list[str], typer.Argument(help="Files, folders (walked) or - for stdin.")]
+_Config = Annotated[Path | None, typer.Option(help="TOML config (see `config --print-default`).")]
+_Host = Annotated[str | None, typer.Option(help="Host of inputs that carry none (eslogger).")]
+_HostFromPath = Annotated[str | None, typer.Option(
+    help="Take the host from the path, e.g. 'macs/{host}/*' or '{host}/auth.log'.")]
+_Internal = Annotated[list[str] | None, typer.Option(
+    help="Internal network (repeatable). Default: RFC 1918, 100.64/10, fc00::/7, assets.")]
+_Assets = Annotated[str | None, typer.Option(
+    help="CSV of host,ip[,valid_from,valid_to]: maps addresses to hosts over time.")]
+_Tz = Annotated[str | None, typer.Option(help="Zone of zone-less timestamps (IANA name).")]
+_Year = Annotated[int | None, typer.Option(help="Year of the first RFC 3164 syslog line.")]
+_CollectedAt = Annotated[str | None, typer.Option(
+    help="When the logs were collected (ISO time): year anchor and coverage end.")]
+_Since = Annotated[str | None, typer.Option(help="Only events at or after this ISO time.")]
+_Until = Annotated[str | None, typer.Option(help="Only events at or before this ISO time.")]
+_OnlyHost = Annotated[str | None, typer.Option(help="Only hosts matching this glob.")]
+_Threads = Annotated[int | None, typer.Option(help="DuckDB threads.")]
+_MemoryLimit = Annotated[str | None, typer.Option(help="DuckDB memory limit, e.g. 4GB.")]
+_TempDir = Annotated[str | None, typer.Option(help="Where DuckDB may spill to disk.")]
+_MaxLineBytes = Annotated[int | None, typer.Option(
+    help="Longer lines are reported and skipped (default 1 MiB).")]
+_InputFormat = Annotated[str | None, typer.Option(
+    help="Read every input as this format instead of recognising it "
+    "(names: `agenttrail formats`).")]
+_Debug = Annotated[bool, typer.Option(help="Show tracebacks.")]
+
+
+_Doc = dict[str, Any]
+_Run = Callable[[list[str], Settings, Callable[[str], None] | None], tuple[_Doc, list[Any]]]
+
+
+def _read_inputs(run: _Run, paths: list[str], settings: Settings, debug: bool) -> _Doc:
+    """Call a command's reading pipeline, mapping errors to exit codes as hunt does."""
+    logging.basicConfig(level=logging.DEBUG if debug else logging.WARNING)
+    progress = (lambda msg: err.print(Text(msg, style="dim"))) if err.is_terminal else None
+    try:
+        return run(paths, settings, progress)[0]
+    except (InputError, ConfigError) as exc:
+        err.print(Text(f"error: {exc}"))
+        raise typer.Exit(EXIT_USAGE) from exc
+    except Exception as exc:
+        if debug:
+            raise
+        err.print(Text(f"error: {type(exc).__name__}: {exc} (run again with --debug for details)"))
+        raise typer.Exit(EXIT_INPUT) from exc
+
+
+def _nothing_read(doc: _Doc) -> bool:
+    totals = doc["inputs"]["totals"]
+    return bool(totals["normalised"] + totals["skipped_by_type"] + totals["meta"] == 0)
+
+
+@app.command()
+def coverage(
+    paths: _Paths,
+    config: _Config = None,
+    host: _Host = None,
+    host_from_path: _HostFromPath = None,
+    internal: _Internal = None,
+    assets: _Assets = None,
+    tz: _Tz = None,
+    year: _Year = None,
+    collected_at: _CollectedAt = None,
+    since: _Since = None,
+    until: _Until = None,
+    only_host: _OnlyHost = None,
+    threads: _Threads = None,
+    memory_limit: _MemoryLimit = None,
+    temp_dir: _TempDir = None,
+    max_line_bytes: _MaxLineBytes = None,
+    input_format: _InputFormat = None,
+    output: Annotated[Path | None, typer.Option(
+        "-o", "--output", help="Folder for coverage.json.")] = None,
+    require: Annotated[str | None, typer.Option(
+        help="Comma-separated steps that must be ok on every host where they are measured "
+        "(exit 1 otherwise): socket_access, exec_env, session_context, ip_mapping, ssh_flows, "
+        "dest_logins, process_flow_link.")] = None,
+    debug: _Debug = False,
+) -> None:
+    """Can this telemetry see SSH agent hijacking? Per host and analytic step: ok, partial or
+    missing, what was measured, and what to switch on (`agenttrail sensors NAME`).
+
+    Exit codes: 0 measured; 1 a --require'd step is not ok; 2 usage error; 3 nothing read.
+    """
+    from agenttrail.coverage import STEPS, failing
+    from agenttrail.coverage import run as run_coverage
+    from agenttrail.hunt import dumps
+    from agenttrail.outputs.coverage import render_coverage
+
+    required = [s.strip() for s in (require or "").split(",") if s.strip()]
+    unknown = [s for s in required if s not in STEPS]
+    if unknown:
+        err.print(Text(f"error: --require: no step {', '.join(unknown)}; steps: "
+                       f"{', '.join(STEPS)}"))
+        raise typer.Exit(EXIT_USAGE)
+    settings = _settings(
+        config,
+        host=host, host_from_path=host_from_path, internal=internal, assets=assets, tz=tz,
+        year=year, collected_at_us=_time(collected_at, "--collected-at"),
+        since_us=_time(since, "--since"), until_us=_time(until, "--until"),
+        only_host=only_host, threads=threads, memory_limit=memory_limit, temp_dir=temp_dir,
+        max_line_bytes=max_line_bytes, input_format=_input_format(input_format),
+    )
+    doc = _read_inputs(run_coverage, paths, settings, debug)
+    bad = failing(doc, required) if required else []
+    if required:
+        doc["required"] = {"steps": required, "failing": bad}
+    if output is not None:
+        output.mkdir(parents=True, exist_ok=True)
+        (output / "coverage.json").write_text(dumps(doc), encoding="utf-8")
+    render_coverage(doc, Console(highlight=False, width=None if sys.stdout.isatty() else 120))
+    if output is not None:
+        err.print(Text(f"wrote {output}/coverage.json"))
+    if _nothing_read(doc):
+        raise typer.Exit(EXIT_INPUT)
+    if bad:
+        for b in bad:
+            where = f"{b['host']} ({b['role']})" if b["host"] else "no host"
+            err.print(Text(f"required step {b['step']} is {b['status']} on {where}"))
+        raise typer.Exit(EXIT_FINDINGS)
+    raise typer.Exit(EXIT_OK)
+
+
+@app.command()
+def inventory(
+    paths: _Paths,
+    config: _Config = None,
+    host: _Host = None,
+    host_from_path: _HostFromPath = None,
+    internal: _Internal = None,
+    assets: _Assets = None,
+    tz: _Tz = None,
+    year: _Year = None,
+    collected_at: _CollectedAt = None,
+    since: _Since = None,
+    until: _Until = None,
+    only_host: _OnlyHost = None,
+    threads: _Threads = None,
+    memory_limit: _MemoryLimit = None,
+    temp_dir: _TempDir = None,
+    max_line_bytes: _MaxLineBytes = None,
+    input_format: _InputFormat = None,
+    output: Annotated[Path | None, typer.Option(
+        "-o", "--output", help="Folder for inventory.json and inventory_*.csv.")] = None,
+    debug: _Debug = False,
+) -> None:
+    """Where SSH agent use is expected: agent sockets and owners, their clients by user,
+    destinations per owner, root processes on user sockets, multi-user hosts, forwarded agents
+    and control sockets.
+
+    Exit codes: 0 done; 2 usage error; 3 nothing read.
+    """
+    from agenttrail.hunt import dumps
+    from agenttrail.inventory import run as run_inventory
+    from agenttrail.outputs.inventory import render_inventory, write_csv
+
+    settings = _settings(
+        config,
+        host=host, host_from_path=host_from_path, internal=internal, assets=assets, tz=tz,
+        year=year, collected_at_us=_time(collected_at, "--collected-at"),
+        since_us=_time(since, "--since"), until_us=_time(until, "--until"),
+        only_host=only_host, threads=threads, memory_limit=memory_limit, temp_dir=temp_dir,
+        max_line_bytes=max_line_bytes, input_format=_input_format(input_format),
+    )
+    doc = _read_inputs(run_inventory, paths, settings, debug)
+    if output is not None:
+        output.mkdir(parents=True, exist_ok=True)
+        (output / "inventory.json").write_text(dumps(doc), encoding="utf-8")
+        write_csv(doc, output)
+    render_inventory(doc, Console(highlight=False, width=None if sys.stdout.isatty() else 120))
+    if output is not None:
+        err.print(Text(f"wrote {output}/inventory.json and inventory_*.csv"))
+    raise typer.Exit(EXIT_INPUT if _nothing_read(doc) else EXIT_OK)
+
+
+@app.command()
+def sensors(
+    name: Annotated[str, typer.Argument(help="eslogger, osquery, auditd, sshd or zeek.")],
+    config: _Config = None,
+    internal: _Internal = None,
+) -> None:
+    """Print the settings a sensor needs for this analytic: the eslogger subscription, the
+    osquery flags and pack, the auditd rules, the sshd LogLevel and the Zeek local networks
+    (from --internal or the config)."""
+    from agenttrail.sensors import NAMES, render
+
+    if name not in NAMES:
+        err.print(Text(f"error: no sensor {name!r}; one of: {', '.join(NAMES)}"))
+        raise typer.Exit(EXIT_USAGE)
+    sys.stdout.write(render(name, _settings(config, internal=internal)))
 
 
 @app.command()

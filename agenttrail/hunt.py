@@ -16,11 +16,13 @@ import ibis
 
 from agenttrail import __version__, detect
 from agenttrail.config import Settings
+from agenttrail.coverage import coverage_counts
 from agenttrail.incidents import build
 from agenttrail.ingest import Ingested, ingest
+from agenttrail.inventory import inventory
 from agenttrail.normalise import dedupe, normalise
 from agenttrail.outputs import html
-from agenttrail.report import Evidence, build_report, coverage_counts, needed_rows
+from agenttrail.report import Evidence, build_report, needed_rows
 
 
 @dataclass
@@ -30,6 +32,19 @@ class HuntResult:
     report: dict[str, Any]
     ingested: Ingested
     timings: dict[str, float]
+
+
+@dataclass
+class Analysis:
+    """Everything read, normalised and detected, on an open DuckDB connection (the caller
+    closes it): what ``hunt``, ``coverage`` and ``inventory`` build their documents from."""
+
+    con: duckdb.DuckDBPyConnection
+    ingested: Ingested
+    tables: dict[str, Any]
+    found: detect.Detected
+    timings: dict[str, float]
+    started: float  # perf_counter() at the start, for the total duration
 
 
 def connect(settings: Settings) -> duckdb.DuckDBPyConnection:
@@ -45,10 +60,10 @@ def connect(settings: Settings) -> duckdb.DuckDBPyConnection:
     return con
 
 
-def hunt(
+def analyse(
     paths: list[str], settings: Settings, progress: Callable[[str], None] | None = None
-) -> HuntResult:
-    """Run the whole pipeline and return the Report."""
+) -> Analysis:
+    """Read, normalise, enrich and detect: the shared first half of every command."""
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
     con = connect(settings)
@@ -64,29 +79,46 @@ def hunt(
         progress("correlating")
     backend = ibis.duckdb.from_connection(con)
     found = detect.run(backend, tables, settings)
-    incidents, signals = build(
-        found.signals, found.links, found.flow_eval, found.flow,
-        settings.windows.incident_gap * 1_000_000,
-    )
     timings["detect_s"] = time.perf_counter() - t2
-    evidence = Evidence.from_tables(tables, found.flow, needed_rows(signals))
-    scope = {
+    return Analysis(con=con, ingested=ing, tables=tables, found=found, timings=timings,
+                    started=t0)
+
+
+def scope_of(settings: Settings) -> dict[str, Any]:
+    """The scope a document states (DESIGN §7)."""
+    return {
         "since_us": settings.since_us,
         "until_us": settings.until_us,
         "only_host": settings.only_host,
         "inputs_root": ".",
     }
+
+
+def hunt(
+    paths: list[str], settings: Settings, progress: Callable[[str], None] | None = None
+) -> HuntResult:
+    """Run the whole pipeline and return the Report."""
+    a = analyse(paths, settings, progress)
+    con, ing, tables, found, timings = a.con, a.ingested, a.tables, a.found, a.timings
+    t2 = time.perf_counter()
+    incidents, signals = build(
+        found.signals, found.links, found.flow_eval, found.flow,
+        settings.windows.incident_gap * 1_000_000,
+    )
+    timings["detect_s"] += time.perf_counter() - t2
+    evidence = Evidence.from_tables(tables, found.flow, needed_rows(signals))
     report = build_report(
         accounts=ing.accounts,
         incidents=incidents,
         signals=signals,
         links=found.links,
         coverage=coverage_counts(tables, found.flow_eval, found.flow, con),
+        inventory=inventory(tables, found, con),
         evidence=evidence,
         settings=settings,
-        scope=scope,
+        scope=scope_of(settings),
     )
-    timings["total_s"] = time.perf_counter() - t0
+    timings["total_s"] = time.perf_counter() - a.started
     con.close()
     return HuntResult(report=report, ingested=ing, timings=timings)
 

@@ -39,7 +39,9 @@ _COLUMNS: dict[str, list[tuple[str, pa.DataType]]] = {
         ("parent_pidversion", I64), ("ruid", I64), ("euid", I64), ("auid", I64),
         ("auid_set", BOOL), ("asid", I64), ("session_id", I64), ("tty", STR), ("exe", STR),
         ("signing_id", STR), ("team_id", STR), ("platform_binary", BOOL),
-        ("args", pa.list_(STR)), ("argc", I64), ("cwd", STR), ("auth_sock", STR),
+        ("args", pa.list_(STR)), ("argc", I64),
+        # environment entries the exec record carried, before reduction (NULL: not reported)
+        ("env_count", I64), ("cwd", STR), ("auth_sock", STR),
         ("auth_sock_raw", STR), ("sudo_uid", I64), ("sudo_user", STR), ("env_user", STR),
         ("env_logname", STR), ("env_home", STR), ("env_tmpdir", STR), ("ssh_connection", STR),
         ("ssh_client", STR), ("identity_agent", STR), ("identity_agent_inferred", BOOL),
@@ -103,6 +105,8 @@ _COLUMNS: dict[str, list[tuple[str, pa.DataType]]] = {
     "sockpath": [
         ("host", STR), ("socket_path", STR), ("socket_kind", STR), ("socket_scope", STR),
         ("path_user", STR), ("path_uid", I64), ("platform", STR),
+        # who bound it, when a bind was seen (forwarded agents are bound by sshd)
+        ("bound_by", STR),
     ],
 }
 
@@ -134,6 +138,7 @@ ENUMS: dict[tuple[str, str], frozenset[str]] = {
     # conn: a connection record (Zeek conn.log); ssh: an SSH protocol record (Zeek ssh.log) that is
     # merged into its connection by flow_uid during normalisation; NULL: a complete flow record.
     ("flow", "flow_part"): frozenset({"conn", "ssh"}),
+    ("sockpath", "bound_by"): frozenset({"sshd", "agent", "mux", "launchd", "other"}),
 }
 
 

@@ -295,10 +295,34 @@ def _paths(table: pa.Table, column: str) -> pa.ChunkedArray:
     return pc.if_else(is_linux, table.column(column), mac)
 
 
+#: Who bound a socket, by the binder's executable name; the first of BINDER_ORDER wins.
+BINDERS = {"sshd": "sshd", "sshd-session": "sshd", "ssh-agent": "agent", "ssh": "mux",
+           "launchd": "launchd"}
+BINDER_ORDER = ("sshd", "agent", "mux", "launchd", "other")
+
+
+def _binders(socket: pa.Table) -> dict[tuple[str, str], str]:
+    """(host, socket path) → who bound it (``bound_by``)."""
+    found: dict[tuple[str, str], str] = {}
+    if socket.num_rows == 0:
+        return found
+    bind = socket.filter(pc.equal(socket.column("action"), "bind"))
+    for h, p, exe in zip(bind.column("host").to_pylist(), bind.column("socket_path").to_pylist(),
+                         bind.column("exe").to_pylist(), strict=True):
+        if not (h and p):
+            continue
+        kind = BINDERS.get((exe or "").rsplit("/", 1)[-1], "other")
+        old = found.get((h, p))
+        if old is None or BINDER_ORDER.index(kind) < BINDER_ORDER.index(old):
+            found[(h, p)] = kind
+    return found
+
+
 def _sockpaths(socket: pa.Table, process: pa.Table, settings: Settings) -> pa.Table:
     """Every (host, socket path) seen, classified, with the user or uid its path names."""
     seen: dict[tuple[str, str], str] = {}
     kinds: dict[tuple[str, str], str] = {}
+    binders = _binders(socket)
     if socket.num_rows:
         g = socket.group_by(["host", "socket_path"]).aggregate(
             [("platform", "max"), ("socket_kind", "max")]
@@ -325,7 +349,8 @@ def _sockpaths(socket: pa.Table, process: pa.Table, settings: Settings) -> pa.Ta
         if (h, p) in named and kind == "other":
             kind = "agent"
         rows.append({"host": h, "socket_path": p, "socket_kind": kind, "socket_scope": c.scope,
-                     "path_user": c.path_user, "path_uid": c.path_uid, "platform": pl})
+                     "path_user": c.path_user, "path_uid": c.path_uid, "platform": pl,
+                     "bound_by": binders.get((h, p))})
     if not rows:
         return empty("sockpath")
     return conform("sockpath", pa.Table.from_pylist(rows))

@@ -7,9 +7,9 @@ JSON whatever the file order or thread count.
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
+from collections import defaultdict
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -21,9 +21,6 @@ from agenttrail.detect._meta import SEVERITY_NAME
 from agenttrail.incidents import Incident, Signal
 from agenttrail.model import FileAccount
 from agenttrail.outputs.ocsf import OCSF_VERSION, finding
-
-if TYPE_CHECKING:
-    import duckdb
 
 REPORT_VERSION = 1
 
@@ -273,19 +270,6 @@ def signal_doc(s: Signal) -> dict[str, Any]:
     }
 
 
-_ENDPOINT_COUNTS = """
-SELECT host, 'execs' AS k, count(*) AS n FROM process WHERE action = 'exec' GROUP BY host
-UNION ALL SELECT host, 'execs_with_env', count(*) FROM process
-  WHERE action = 'exec' AND (auth_sock IS NOT NULL OR env_user IS NOT NULL) GROUP BY host
-UNION ALL SELECT host, 'connects', count(*) FROM socket WHERE action = 'connect' GROUP BY host
-UNION ALL SELECT host, 'connects_with_st_uid', count(*) FROM socket
-  WHERE action = 'connect' AND st_uid IS NOT NULL GROUP BY host
-UNION ALL SELECT host, 'agent_connects', count(*) FROM socket
-  WHERE action = 'connect' AND socket_kind = 'agent' GROUP BY host
-UNION ALL SELECT host, 'sessions', count(*) FROM session GROUP BY host
-"""
-
-
 def needed_rows(signals: list[Signal]) -> dict[str, set[int]]:
     """The rows of each table that the signals cite as evidence."""
     need: dict[str, set[int]] = {"process": set(), "socket": set(), "flow": set(), "login": set()}
@@ -298,94 +282,8 @@ def needed_rows(signals: list[Signal]) -> dict[str, set[int]]:
     return need
 
 
-def coverage_counts(
-    tables: dict[str, pa.Table], flow_eval: pa.Table, flows: pa.Table,
-    con: duckdb.DuckDBPyConnection,
-) -> dict[str, Any]:
-    """Cheap per-host counts for the analytic's steps; warnings for missing steps (DESIGN §6)."""
-    endpoints: dict[str, dict[str, Any]] = defaultdict(dict)
-    for name in ("process", "socket", "session"):
-        con.register(name, tables[name])
-    try:
-        for host, k, n in con.sql(_ENDPOINT_COUNTS).fetchall():
-            if host is not None:
-                endpoints[host][k] = n
-        con.register("flows", flows)
-        for host, n in con.sql(
-            "SELECT src_host, count(*) FROM flows WHERE is_ssh AND src_host IS NOT NULL "
-            "GROUP BY src_host"
-        ).fetchall():
-            if host in endpoints:
-                endpoints[host]["ssh_flows"] = n
-        con.register("flow_eval", flow_eval)
-        evals = con.sql(
-            "SELECT coalesce(f.dst_host, '(unknown destination)'), e.status, e.reason, "
-            "count(*), max(e.skew_us) FROM flow_eval e JOIN flows f ON f.row_id = e.flow_row "
-            "GROUP BY ALL"
-        ).fetchall()
-    finally:
-        for name in ("process", "socket", "session", "flows", "flow_eval"):
-            con.unregister(name)
-    asset_hosts = set(tables["asset"].column("host").to_pylist())
-    warnings: list[dict[str, str]] = []
-    out_endpoints = []
-    for host in sorted(endpoints):
-        e = endpoints[host]
-        steps = {
-            "socket_access": "ok" if e.get("connects") else "missing",
-            "exec_env": "ok" if e.get("execs_with_env") else "missing",
-            "session_context": "ok" if e.get("sessions") else "missing",
-            "ip_mapping": "ok" if host in asset_hosts else "missing",
-            "ssh_flows": "ok" if e.get("ssh_flows") else "missing",
-        }
-        for step, status in steps.items():
-            if status == "missing":
-                warnings.append({"host": host, "step": step})
-        out_endpoints.append({"host": host, "counts": dict(sorted(e.items())), "steps": steps})
-    dests: dict[str, Counter[str]] = defaultdict(Counter)
-    skews: dict[str, int | None] = {}
-    for host, status, reason, n, skew in evals:
-        key = status if status != "not_evaluable" else f"not_evaluable:{reason}"
-        dests[host][key] += n
-        if skew is not None:
-            skews[host] = skew
-    spans: dict[str, dict[str, Any]] = {}
-    for r in tables["source_span"].to_pylist():
-        sp = spans.setdefault(r["host"], {"records": 0, "sshd_records": 0, "sources": set()})
-        sp["records"] += r["records"] or 0
-        sp["sshd_records"] += r["sshd_records"] or 0
-        sp["sources"].add(r["source"])
-    out_dests = []
-    for host in sorted(set(dests) | {h for h in spans if h}):
-        sp = spans.get(host, {"records": 0, "sshd_records": 0, "sources": set()})
-        out_dests.append({
-            "host": host,
-            "flows": dict(sorted(dests.get(host, Counter()).items())),
-            "login_records": sp["records"],
-            "sshd_records": sp["sshd_records"],
-            "login_sources": sorted(sp["sources"]),
-            "skew_us": skews.get(host),
-            "dest_logins": "ok" if sp["sshd_records"] else "missing",
-        })
-        if not sp["sshd_records"] and host != "(unknown destination)":
-            warnings.append({"host": host, "step": "dest_logins"})
-    return {"endpoints": out_endpoints, "destinations": out_dests,
-            "warnings": sorted(warnings, key=lambda w: (w["host"], w["step"]))}
-
-
-def build_report(
-    *,
-    accounts: list[FileAccount],
-    incidents: list[Incident],
-    signals: list[Signal],
-    links: pa.Table,
-    coverage: dict[str, Any],
-    evidence: Evidence,
-    settings: Settings,
-    scope: dict[str, Any],
-) -> dict[str, Any]:
-    """Assemble the Report document."""
-    inc_docs = [incident_doc(i, evidence) for i in incidents]
+def inputs_section(accounts: list[FileAccount]) -> dict[str, Any]:
+    """Per-file accounting and its totals (the ``inputs`` of every document)."""
     totals = {
         "files": len(accounts),
         "read": sum(a.read for a in accounts),
@@ -396,6 +294,23 @@ def build_report(
         "unread": sum(a.unread for a in accounts),
         "duplicates": sum(a.duplicates for a in accounts),
     }
+    return {"totals": totals, "files": [a.to_dict() for a in accounts]}
+
+
+def build_report(
+    *,
+    accounts: list[FileAccount],
+    incidents: list[Incident],
+    signals: list[Signal],
+    links: pa.Table,
+    coverage: dict[str, Any],
+    inventory: dict[str, Any],
+    evidence: Evidence,
+    settings: Settings,
+    scope: dict[str, Any],
+) -> dict[str, Any]:
+    """Assemble the Report document."""
+    inc_docs = [incident_doc(i, evidence) for i in incidents]
     link_rows = sorted(
         links.to_pylist(),
         key=lambda r: (r["flow_row"], r["t_us"], r["rule_id"], r["link"], r["host"] or ""),
@@ -414,5 +329,6 @@ def build_report(
         "signals": [signal_doc(s) for s in signals],
         "link_candidates": link_rows,
         "coverage": coverage,
-        "inputs": {"totals": totals, "files": [a.to_dict() for a in accounts]},
+        "inventory": inventory,
+        "inputs": inputs_section(accounts),
     }

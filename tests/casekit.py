@@ -6,10 +6,11 @@ RFC 3164 ``auth.log`` files (per server), plus ``assets.csv``, so the cases run 
 readers and the whole pipeline. Times are seconds after ``BASE`` (2026-03-02T09:00:00Z).
 
 Keys of an ``[[eslogger]]`` event: ``host``, ``t``, ``event`` (exec, fork, exit, uipc_connect,
-uipc_bind, lw_session_login, login_login, sudo), ``pid``, ``pv`` (pidversion), ``ppid``,
-``ppv``, ``ruid``, ``euid``, ``auid`` (omit for unset), ``asid``, ``exe``, ``args``, ``env``,
-``path`` (socket), ``st_uid`` (omit for none), ``dir_uid``, ``user``, ``uid``, ``platform``
-(default true), ``team_id``, ``signing_id``.
+uipc_bind, lw_session_login, login_login, openssh_login, sudo), ``pid``, ``pv`` (pidversion),
+``ppid``, ``ppv``, ``ruid``, ``euid``, ``auid`` (omit for unset), ``asid``, ``exe``, ``args``,
+``env``, ``path`` (socket), ``st_uid`` (omit for none), ``dir_uid``, ``user``, ``uid``,
+``source`` (openssh_login client address), ``success``, ``platform`` (default true),
+``team_id``, ``signing_id``.
 ``[[zeek]]``: ``t``, ``uid``, ``src`` ("ip:port"), ``dst``, ``duration``, ``history``,
 ``state``, ``service``, ``auth_success``, ``pkts``, ``bytes``.
 ``[[sshd]]``: ``host``, ``t``, ``pid``, ``msg`` (or ``program`` + ``msg`` for other programs).
@@ -107,6 +108,10 @@ def eslogger_line(e: dict[str, Any], seq: int, gseq: int) -> str:
     elif kind == "login_login":
         body = {"success": True, "failure_message": None, "username": e["user"],
                 "uid": e["uid"]}
+    elif kind == "openssh_login":
+        ok = e.get("success", True)
+        body = {"success": ok, "result_type": 2 if ok else 6, "source_address_type": 1,
+                "source_address": e["source"], "username": e["user"], "uid": e.get("uid")}
     elif kind == "sudo":
         body = {"success": True, "reject_info": None, "from_uid": e.get("from_uid"),
                 "from_username": e.get("from_user"), "to_uid": 0, "to_username": "root",

@@ -61,6 +61,7 @@ class Detected:
     owner: pa.Table
     proc: pa.Table
     flow: pa.Table
+    sock_ev: pa.Table  # socket connects with owner and acting principal (coverage, inventory)
 
 
 def _materialise(backend: BaseBackend, name: str, expr: Table) -> Table:
@@ -102,4 +103,5 @@ def run(backend: BaseBackend, tables: dict[str, pa.Table], settings: Settings) -
         owner=owner.to_pyarrow(),
         proc=proc.to_pyarrow(),
         flow=flow.to_pyarrow(),
+        sock_ev=sock.to_pyarrow(),
     )

@@ -31,7 +31,9 @@ META = Detection(
     "no sshd record for its (source ip, source port) on the destination within [start - tol, "
     "start + login_grace + tol]. Accepted = login present; Failed/[preauth]/closed = attempt, "
     "no session; nothing = missing. Only flows whose destination's login coverage spans that "
-    "window are evaluable; a window not yet covered is Incomplete. High inside a chain.",
+    "window are evaluable; a window that ends after the end of the data while the source is "
+    "still live is Incomplete; a window the source stopped covering while the other inputs "
+    "went on is not evaluable. High inside a chain.",
     requires=("flow: SSH session starts with source port", "login: sshd records per host"),
     params=(
         Param("clock_tolerance", 120, "initial tolerance (s), refined per destination by skew",
@@ -72,7 +74,9 @@ def evaluate(t: Tables) -> Table:
         [*match_keys,
          lg.t_us >= f.start_us - ct - FIRST_PASS_EXTRA_US,
          lg.t_us <= f.start_us + grace + ct + FIRST_PASS_EXTRA_US],
-    ).select(dst_host=f.dst_host, dt=lg.t_us - f.start_us)
+    ).filter(f.ssh_evidence.fill_null("") != "login").select(  # a flow from a login has dt 0
+        dst_host=f.dst_host, dt=lg.t_us - f.start_us
+    )
     skew = wide.group_by("dst_host").aggregate(n=wide.dt.count(), med=wide.dt.median())
     tol_tab = skew.select(
         k_host=skew.dst_host,
@@ -117,8 +121,12 @@ def evaluate(t: Tables) -> Table:
     j = ft.left_join(best, ft.row_id == best.b_row).select(ft, best.login_row, best.b_accepted)
     j = j.left_join(pl, j.row_id == pl.p_row).select(j, pl.portless_row)
     j = j.left_join(cov, j.row_id == cov.c_row).select(
-        j, cov.covered, cov.started, cov.has_source
+        j, cov.covered, cov.live, cov.started, cov.has_source
     )
+    # The window is still open when it ends after the last record of any input: only then is
+    # an uncovered window Incomplete (more logs may settle it). A source that fell silent while
+    # the other inputs went on cannot judge the flow: not evaluable.
+    still_open = (j.start_us + grace + j.tol_us) > data_end(t)
     status = ibis.cases(
         (j.b_accepted.fill_null(False), "present"),
         (j.login_row.notnull(), "attempt"),
@@ -126,7 +134,7 @@ def evaluate(t: Tables) -> Table:
         (j.dst_host.isnull(), "not_evaluable"),
         (~j.port_ok, "not_evaluable"),
         (j.covered.fill_null(False), "missing"),
-        (j.started.fill_null(False), "incomplete"),
+        (j.live.fill_null(False) & still_open, "incomplete"),
         else_="not_evaluable",
     )
     reason = ibis.cases(
@@ -184,11 +192,25 @@ def _coverage(t: Tables, ft: Table) -> Table:
     lo = ft.start_us - ft.tol_us
     hi = ft.start_us + grace + ft.tol_us
     j = ft.join(sp, ft.dst_host == sp.host).select(
-        c_row=ft.row_id, ok=(sp.first <= lo) & (sp.last >= hi), begun=sp.first <= lo
+        c_row=ft.row_id, ok=(sp.first <= lo) & (sp.last >= hi), begun=sp.first <= lo,
+        live=(sp.first <= lo) & (sp.last >= lo),
     )
     return j.group_by("c_row").aggregate(
-        covered=j.ok.any(), started=j.begun.any(), has_source=j.c_row.count() > 0
+        covered=j.ok.any(), live=j.live.any(), started=j.begun.any(),
+        has_source=j.c_row.count() > 0,
     )
+
+
+def data_end(t: Tables) -> ibis.Value:
+    """The end of the run's data (µs): the last flow, login-source, process or socket time, or
+    ``--collected-at`` when later. Batch evaluation has every stream's watermark here."""
+    s = t.settings
+    floor = ibis.literal(-(2**62), "int64")
+    ends = [t.flow.start_us.max(), t.flow.end_us.max(), t.span.last_t_us.max(),
+            t.process.t_us.max(), t.sock_ev.t_us.max()]
+    if s.collected_at_us is not None:
+        ends.append(ibis.literal(s.collected_at_us, "int64"))
+    return ibis.greatest(*[e.coalesce(floor) for e in ends])
 
 
 def signals(t: Tables, ev: Table) -> Table:

@@ -71,13 +71,24 @@ def render(report: dict[str, Any], console: Console, min_severity: int = 0) -> N
                 render_chain(inc, console)
     else:
         console.print("No incidents.")
-    t = report["inputs"]["totals"]
-    console.print(
+    render_inputs(report["inputs"], console)
+    by_host: dict[str, list[str]] = {}
+    for w in report["coverage"]["warnings"]:
+        by_host.setdefault(w["host"], []).append(w["step"])
+    for host, steps in sorted(by_host.items()):
+        console.print(text("warning ", style="yellow") + text(
+            f"{host}: no telemetry for {', '.join(steps)}"))
+
+
+def render_inputs(inputs: dict[str, Any], console: Console) -> None:
+    """The accounting line and the damaged files of a document's ``inputs`` section."""
+    t = inputs["totals"]
+    console.print(text(
         f"{t['read']} records read, {t['normalised']} normalised, {t['skipped_by_type']} "
         f"skipped by type, {t['malformed']} malformed (see report)"
         + (f", {t['unread']} unread" if t["unread"] else "")
-    )
-    for f in report["inputs"]["files"]:
+    ))
+    for f in inputs["files"]:
         bad = [i for i in f["issues"] if i["kind"] in ("malformed", "file", "unread")]
         if bad:
             first = bad[0]
@@ -86,12 +97,6 @@ def render(report: dict[str, Any], console: Console, min_severity: int = 0) -> N
             more = f" (+{f['issues_total'] - 1} more)" if f["issues_total"] > 1 else ""
             console.print(text("damaged input ", style="yellow") + text(
                 f"{loc}: {first['message']}{hint}{more}"))
-    by_host: dict[str, list[str]] = {}
-    for w in report["coverage"]["warnings"]:
-        by_host.setdefault(w["host"], []).append(w["step"])
-    for host, steps in sorted(by_host.items()):
-        console.print(text("warning ", style="yellow") + text(
-            f"{host}: no telemetry for {', '.join(steps)}"))
 
 
 def _step(console: Console, label: str, what: str, src: dict[str, Any] | None = None) -> None:

@@ -138,6 +138,7 @@ SELECT_LIST = f"""
     {_who("start_time")},
     CASE WHEN ev = 'exit' THEN {_B}.stat END AS exit_stat,
     CASE WHEN ev = 'exec' THEN {_B}.cwd.path END AS cwd,
+    CASE WHEN ev = 'exec' THEN coalesce(len({_B}.env), 0) END AS env_count,
     CASE WHEN ev = 'uipc_connect' THEN {_B}.file END AS file,
     CASE WHEN ev = 'uipc_bind' THEN {_B}.dir END AS dir,
     CASE WHEN ev = 'uipc_bind' THEN {_B}.filename END AS filename,
@@ -241,7 +242,7 @@ _TOKENS = f"""
 
 PROCESS_SQL = f"""
 SELECT src_line, global_seq_num AS src_seq, t_us, ev AS action, {_ACTOR},
-    CASE WHEN ev = 'exec' THEN ct[8] END AS prev_pidversion,
+    CASE WHEN ev = 'exec' THEN ct[8] END AS prev_pidversion, env_count,
     CASE WHEN ev = 'fork' THEN ct[6] ELSE coalesce(wpt[6], w_ppid) END AS ppid,
     CASE WHEN ev = 'fork' THEN ct[8] ELSE wpt[8] END AS parent_pidversion,
     w_session_id AS session_id, w_tty AS tty,
