@@ -88,7 +88,7 @@ _COLUMNS: dict[str, list[tuple[str, pa.DataType]]] = {
     ],
     "dns": [
         ("time", TS), ("t_us", I64), ("sensor", STR), ("client_ip", STR), ("query", STR),
-        ("answer_ip", STR), ("ttl", I64),
+        ("answer_ip", STR), ("ttl", I64), ("row_id", I64),
     ],
     "asset": [
         ("host", STR), ("ip", STR), ("start_hi", I64), ("start_lo", I64), ("end_hi", I64),

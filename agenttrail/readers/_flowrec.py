@@ -25,6 +25,7 @@ Counters of a direction no record describes are NULL (unknown), never 0.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 import pyarrow as pa
@@ -32,6 +33,9 @@ import pyarrow.compute as pc
 
 from agenttrail.addr import parse_ip
 from agenttrail.readers import _syslog as sl
+
+if TYPE_CHECKING:
+    import duckdb
 
 #: IANA protocol numbers and the lower-case names every flow reader writes (Zeek's spelling).
 PROTO_NAMES: dict[int, str] = {
@@ -248,3 +252,26 @@ def connections_sql(src: str, tol_us: int) -> str:
     SELECT * FROM paired UNION ALL SELECT * FROM alone ORDER BY src_line
     """
 
+
+
+def connections(con: duckdb.DuckDBPyConnection, records: pa.Table, tol_us: int) -> pa.Table:
+    """Run :func:`connections_sql` over ``records`` (an Arrow table with
+    :data:`RECORD_COLUMNS`)."""
+    name = f"_flowrec_{id(records):x}"
+    con.register(name, records.select(list(RECORD_COLUMNS)))
+    try:
+        return con.sql(connections_sql(name, tol_us)).to_arrow_table()
+    finally:
+        con.unregister(name)
+
+
+def abandon_line(con: duckdb.DuckDBPyConnection, view: str, limit: int) -> int | None:
+    """The line of the ``limit``-th malformed record in a row (``view`` has ``src_line`` and a
+    boolean ``bad``; meta lines are not in it), after which a file is not read."""
+    row = con.sql(
+        f"WITH c AS (SELECT src_line, bad, row_number() OVER (ORDER BY src_line) "
+        f"- row_number() OVER (PARTITION BY bad ORDER BY src_line) AS island FROM {view}), "
+        "r AS (SELECT src_line, row_number() OVER (PARTITION BY island ORDER BY src_line) AS pos "
+        f"FROM c WHERE bad) SELECT min(src_line) FROM r WHERE pos = {int(limit)}"
+    ).fetchall()
+    return row[0][0] if row else None
