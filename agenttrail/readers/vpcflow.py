@@ -72,9 +72,12 @@ _NAME_RE = re.compile(r"^[a-z][a-z0-9-]*$")
 
 
 def _is_header(tokens: list[str]) -> bool:
+    """Field names only, mostly known ones (later versions add fields), with the addresses and a
+    time or status field."""
     names = set(tokens)
     return (
         bool(tokens) and all(_NAME_RE.match(t) for t in tokens)
+        and 4 * len(names & KNOWN_FIELDS) >= 3 * len(names)
         and ({"srcaddr", "dstaddr"} <= names or {"pkt-srcaddr", "pkt-dstaddr"} <= names)
         and bool(names & {"start", "end", "log-status", "action", "version"})
     )
