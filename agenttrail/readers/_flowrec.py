@@ -25,6 +25,9 @@ Counters of a direction no record describes are NULL (unknown), never 0.
 
 from __future__ import annotations
 
+import mmap
+import struct
+from array import array
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
@@ -32,7 +35,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from agenttrail.addr import parse_ip
+from agenttrail.model import FileAccount
 from agenttrail.readers import _syslog as sl
+from agenttrail.readers._io import ReadContext, probe_lines, read_text_lines
 
 if TYPE_CHECKING:
     import duckdb
@@ -86,14 +91,37 @@ def time_us_sql(expr: str) -> str:
 
 
 def wall_us_sql(expr: str) -> str:
-    """SQL: a zone-less ``YYYY-MM-DD HH:MM:SS[.fff]`` as µs of the wall clock read as UTC."""
+    """SQL: a zone-less ``YYYY-MM-DD HH:MM:SS[.fff]`` as µs of the wall clock read as UTC.
+
+    The usual spellings (whole seconds, milliseconds, microseconds) take a direct ``strptime``;
+    the rest goes through a regular expression."""
     pattern = r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(\.\d{1,6})?$"
     frac = f"regexp_extract({expr}, '\\.(\\d+)$', 1)"
-    return (
+    fast = " ".join(
+        f"WHEN length({expr}) = {n} THEN epoch_us(try_strptime({expr}, '{fmt}'))"
+        for n, fmt in ((19, "%Y-%m-%d %H:%M:%S"), (23, "%Y-%m-%d %H:%M:%S.%g"),
+                       (26, "%Y-%m-%d %H:%M:%S.%f"))
+    )
+    general = (
         f"CASE WHEN regexp_full_match({expr}, {lit(pattern)}) THEN "
         f"epoch_us(try_strptime(replace(substr({expr}, 1, 19), 'T', ' '), '%Y-%m-%d %H:%M:%S')) "
         f"+ CASE WHEN {frac} = '' THEN 0 ELSE CAST(rpad({frac}, 6, '0') AS BIGINT) END END"
     )
+    return f"coalesce(CASE {fast} END, {general})"
+
+
+def proto_map_sql(con: duckdb.DuckDBPyConnection, view: str, expr: str) -> str:
+    """SQL: :func:`proto_sql` of ``expr``, evaluated once per distinct value of ``view`` (a
+    protocol column has a handful of values) and applied as a literal CASE."""
+    values = [v for (v,) in con.sql(f"SELECT DISTINCT {expr} FROM {view}").fetchall()
+              if v is not None]
+    if not values:
+        return "NULL::VARCHAR"
+    cases = ", ".join(f"({lit(v)})" for v in values)
+    mapped = con.sql(f"SELECT v, {proto_sql('v')} FROM (VALUES {cases}) t(v)").fetchall()
+    whens = " ".join(f"WHEN {lit(v)} THEN {lit(m) if m is not None else 'NULL'}"
+                     for v, m in mapped)
+    return f"CASE {expr} {whens} END"
 
 
 def is_address(col: pa.ChunkedArray | pa.Array) -> pa.Array:
@@ -189,14 +217,20 @@ def connections_sql(src: str, tol_us: int) -> str:
     Output columns: ``src_line, start_us, end_us, src_ip, src_port, dst_ip, dst_port, proto,
     saw_syn, state, pkts_out, bytes_out, pkts_in, bytes_in, sensor, paired, turned``.
     """
-    key = ("coalesce(a.grp, '') = coalesce(b.grp, '') AND coalesce(a.proto, '') = "
-           "coalesce(b.proto, '') AND a.src_ip = b.dst_ip AND a.dst_ip = b.src_ip AND "
-           "coalesce(a.src_port, -1) = coalesce(b.dst_port, -1) AND "
-           "coalesce(a.dst_port, -1) = coalesce(b.src_port, -1)")
+    g, p = "coalesce(grp, '')", "coalesce(proto, '')"
+    sp, dp = "coalesce(src_port, -1)", "coalesce(dst_port, -1)"
+    fwd = f"hash({g}, {p}, src_ip, {sp}, dst_ip, {dp})"
+    rev = f"hash({g}, {p}, dst_ip, {dp}, src_ip, {sp})"
+    key = ("a.fwd = b.rev AND a.grp IS NOT DISTINCT FROM b.grp AND a.proto IS NOT DISTINCT FROM "
+           "b.proto AND a.src_ip = b.dst_ip AND a.dst_ip = b.src_ip AND "
+           "a.src_port IS NOT DISTINCT FROM b.dst_port AND a.dst_port IS NOT DISTINCT FROM b.src_port")
     a_end, b_end = "coalesce(a.end_us, a.start_us)", "coalesce(b.end_us, b.start_us)"
     return f"""
     WITH r AS (SELECT * FROM {src}),
-    uni AS (SELECT * FROM r WHERE NOT bidir AND start_us IS NOT NULL),
+    uni AS (
+        SELECT src_line, grp, proto, src_ip, src_port, dst_ip, dst_port, start_us, end_us,
+            {fwd} AS fwd, {rev} AS rev
+        FROM r WHERE NOT bidir AND start_us IS NOT NULL),
     cand AS (
         SELECT a.src_line AS a_line, b.src_line AS b_line,
             abs(a.start_us - b.start_us) AS d1, abs({a_end} - {b_end}) AS d2
@@ -275,3 +309,77 @@ def abandon_line(con: duckdb.DuckDBPyConnection, view: str, limit: int) -> int |
         f"FROM c WHERE bad) SELECT min(src_line) FROM r WHERE pos = {int(limit)}"
     ).fetchall()
     return row[0][0] if row else None
+
+
+# --- framing -----------------------------------------------------------------------------------
+
+CHUNK_BYTES = 64 << 20
+
+
+def text_lines(ctx: ReadContext, account: FileAccount) -> pa.Table:
+    """``(src_line, text)`` of a text file, as :func:`agenttrail.readers._io.read_text_lines`
+    frames it (blank lines are meta, NUL bytes written ``\\x00``) but split in bulk by Arrow.
+
+    Files with a line over ``max_line_bytes``, a CR, a BOM or bytes that are not UTF-8 go to
+    ``read_text_lines``, which reports and decodes those line by line.
+    """
+    probe = probe_lines(ctx.path, ctx.max_line_bytes)
+    if (probe.long_lines or probe.has_cr or probe.has_bom or probe.lines == 0
+            or ctx.max_line_bytes >= CHUNK_BYTES):
+        return read_text_lines(ctx, account)
+    pieces: list[pa.Table] = []
+    blank = 0
+    line = 1
+    with (ctx.path.open("rb") as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as mm,
+          pa.memory_map(str(ctx.path)) as source):
+        size, pos = len(mm), 0
+        while pos < size:
+            end = size if pos + CHUNK_BYTES >= size else mm.rfind(b"\n", pos, pos + CHUNK_BYTES) + 1
+            source.seek(pos)
+            text = _split(source.read_buffer(end - pos), mm[end - 1:end] == b"\n")
+            if text is None:
+                return read_text_lines(ctx, account)
+            n = len(text)
+            if mm.find(b"\x00", pos, end) >= 0:
+                text = pc.replace_substring(text, "\x00", "\\x00")
+            keep = pc.invert(pc.match_substring_regex(text, _BLANK))
+            kept = int(pc.sum(pc.cast(keep, pa.int64())).as_py() or 0)
+            blank += n - kept
+            numbers = array("q", range(line, line + n))
+            table = pa.table({
+                "src_line": pa.Array.from_buffers(pa.int64(), n, [None, pa.py_buffer(numbers)]),
+                "text": text,
+            })
+            pieces.append(table if kept == n else table.filter(keep))
+            line += n
+            pos = end
+    account.read += line - 1
+    account.meta += blank
+    return pa.concat_tables(pieces).combine_chunks()
+
+
+_BLANK = r"^[ \t\n\r\x0b\x0c]*$"  # what bytes.strip() removes
+
+
+def _split(chunk: pa.Buffer, final_newline: bool) -> pa.Array | None:
+    """The lines of ``chunk`` (which ends with a newline, or is the file's end) as strings;
+    None when the bytes are not UTF-8."""
+    offsets = pa.py_buffer(struct.pack("<qq", 0, chunk.size))
+    whole = pa.Array.from_buffers(pa.large_binary(), 1, [None, offsets, chunk])
+    parts = pc.split_pattern(whole, "\n").values
+    if final_newline:
+        parts = parts.slice(0, len(parts) - 1)
+    try:
+        return parts.cast(pa.large_string()).cast(pa.string())
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        return None
+
+
+def line_texts(lines: pa.Table, wanted: pa.ChunkedArray | pa.Array) -> dict[int, str]:
+    """The text of the ``wanted`` lines (for issue excerpts)."""
+    if len(wanted) == 0:
+        return {}
+    hit = lines.filter(pc.is_in(lines.column("src_line"), value_set=pa.array(
+        pc.unique(wanted).to_pylist(), pa.int64())))
+    return dict(zip(hit.column("src_line").to_pylist(), hit.column("text").to_pylist(),
+                    strict=True))

@@ -47,7 +47,7 @@ import pyarrow.compute as pc
 from agenttrail.model import FileAccount, Issue, ReadResult
 from agenttrail.readers import _flowrec as fr
 from agenttrail.readers import _nfdump_layout as lay
-from agenttrail.readers._io import ReadContext, excerpt, head_lines, read_text_lines
+from agenttrail.readers._io import ReadContext, excerpt, head_lines
 
 NAME = "nfdump"
 NEEDS_HOST = False
@@ -79,7 +79,7 @@ def read(ctx: ReadContext) -> ReadResult:
     """Read one nfdump export into ``flow`` rows with exact accounting."""
     account = FileAccount(path=ctx.rel, format=NAME)
     result = ReadResult(account)
-    lines = read_text_lines(ctx, account)
+    lines = fr.text_lines(ctx, account)
     if lines.num_rows == 0:
         return result
     header = lines.column("text")[0].as_py()
@@ -93,12 +93,21 @@ def read(ctx: ReadContext) -> ReadResult:
     view = f"_nfd_{id(lines):x}"
     con.register(view, lines)
     try:
-        rec = con.sql(_cut_sql(view, layout)).to_arrow_table()
+        after = [] if layout.kind != "csv" else [n + 1 for (n,) in con.sql(
+            f"SELECT src_line FROM {view} WHERE starts_with(text, "
+            f"{fr.lit(lay.CSV_SUMMARY_HEADER)})").fetchall()]
+        cut = f"_nfd_cut_{id(lines):x}"
+        con.execute(f"CREATE TEMP TABLE {cut} AS {_cut_sql(view, layout, after)}")
+        try:
+            proto = fr.proto_map_sql(con, cut, "proto")
+            rec = con.sql(_typed_sql(cut, proto)).to_arrow_table()
+        finally:
+            con.execute(f"DROP TABLE IF EXISTS {cut}")
     finally:
         con.unregister(view)
-    rec = _typed(ctx, account, rec)
+    rec = _checked(ctx, _times(ctx, account, rec))
     rec = _abandon(ctx, account, rec)
-    _account(ctx, account, rec)
+    _account(ctx, account, rec, lines)
     good = rec.filter(pc.equal(rec.column("status"), "record"))
     if good.num_rows == 0:
         return result
@@ -121,25 +130,24 @@ def read(ctx: ReadContext) -> ReadResult:
 # --- cutting -----------------------------------------------------------------------------------
 
 
-def _cut_sql(view: str, layout: lay.Layout) -> str:
-    """Every line with its ``kind`` (header, summary, record, cut_error) and the text fields."""
+def _cut_sql(view: str, layout: lay.Layout, after_summary: list[int]) -> str:
+    """Every line with its ``kind`` (header, summary, record, cut_error) and the text fields
+    (not the line itself). ``after_summary``: the lines after a CSV summary header."""
     if layout.kind == "csv":
         picks = {f: i + 1 for i, f in reversed(list(enumerate(layout.fields))) if f}
         cols = ", ".join(
-            f"trim(parts[{picks[f]}]) AS {f}" if f in picks else f"NULL::VARCHAR AS {f}"
+            f"parts[{picks[f]}] AS {f}" if f in picks else f"NULL::VARCHAR AS {f}"
             for f in _FIELDS
         )
         n = len(layout.fields)
         return f"""
-        WITH l AS (
-            SELECT src_line, text, string_split(text, ',') AS parts,
-                lag(text) OVER (ORDER BY src_line) AS prev
-            FROM {view})
-        SELECT src_line, text, CASE
+        WITH l AS (SELECT src_line, text, string_split(text, ',') AS parts FROM {view})
+        SELECT src_line, CASE
                 WHEN trim(text) = {fr.lit(layout.header.strip())} THEN 'header'
                 WHEN trim(text) = {fr.lit(lay.CSV_SUMMARY)} THEN 'summary'
                 WHEN starts_with(text, {fr.lit(lay.CSV_SUMMARY_HEADER)}) THEN 'summary'
-                WHEN starts_with(prev, {fr.lit(lay.CSV_SUMMARY_HEADER)}) THEN 'summary'
+                WHEN src_line IN ({", ".join(str(int(a)) for a in after_summary) or "NULL"})
+                    THEN 'summary'
                 WHEN len(parts) <> {n} THEN 'cut_error' ELSE 'record' END AS kind,
             CASE WHEN len(parts) <> {n} THEN len(parts) || ' fields where the header declares '
                  || {n} END AS cut_problem,
@@ -157,7 +165,7 @@ def _cut_sql(view: str, layout: lay.Layout) -> str:
     WITH l AS (
         SELECT src_line, text, regexp_extract(text, {fr.lit(layout.pattern)}, [{groups}]) AS m
         FROM {view})
-    SELECT src_line, text, CASE
+    SELECT src_line, CASE
             WHEN rtrim(text) = {fr.lit(layout.header.rstrip())} THEN 'header'
             WHEN {trailer} THEN 'summary'
             WHEN m.c0 = '' THEN 'cut_error' ELSE 'record' END AS kind,
@@ -184,13 +192,16 @@ def _addr_port_sql(col: str) -> tuple[str, str]:
 
 
 def _time_sql(col: str) -> tuple[str, str]:
-    """SQL (UTC µs for epoch or zoned values, local wall µs for zone-less ones)."""
+    """SQL (UTC µs for epoch or zoned values, local wall µs for zone-less ones); the UTC forms
+    are only tried on values that are not wall-clock times."""
     num = f"try_cast({col} AS DECIMAL(24, 6))"
-    utc = (f"CASE WHEN regexp_full_match({col}, '\\d+(\\.\\d+)?') THEN CASE "
+    wall = fr.wall_us_sql(col)
+    utc = (f"CASE WHEN {col} IS NULL OR {wall} IS NOT NULL THEN NULL "
+           f"WHEN {num} IS NOT NULL THEN CASE "
            f"WHEN {num} >= 100000000000 THEN CAST(round({num} * 1000) AS BIGINT) "
            f"ELSE CAST(round({num} * 1000000) AS BIGINT) END "
            f"ELSE {fr.time_us_sql(col)} END")
-    return utc, fr.wall_us_sql(col)
+    return utc, wall
 
 
 def _duration_sql(col: str) -> str:
@@ -198,7 +209,7 @@ def _duration_sql(col: str) -> str:
     hms = r"^(?:(\d+)d )?(\d+):(\d{2}):(\d{2}(?:\.\d+)?)$"
     part = f"regexp_extract({col}, {fr.lit(hms)}, ['d', 'h', 'm', 's'])"
     return (
-        f"CASE WHEN regexp_full_match({col}, '\\d+(\\.\\d+)?') "
+        f"CASE WHEN try_cast({col} AS DECIMAL(24, 6)) IS NOT NULL "
         f"THEN CAST(round(CAST({col} AS DECIMAL(24, 6)) * 1000000) AS BIGINT) "
         f"WHEN regexp_matches({col}, {fr.lit(hms)}) THEN CAST(round(("
         f"coalesce(try_cast({part}.d AS BIGINT), 0) * 86400 + CAST({part}.h AS BIGINT) * 3600 "
@@ -212,38 +223,37 @@ def _count_sql(col: str) -> str:
     scale = " ".join(f"WHEN '{k}' THEN {v}" for k, v in _SCALE.items())
     unit = f"regexp_extract({col}, '([KMGT])$', 1)"
     value = f"try_cast(regexp_extract({col}, '^(\\d+(?:\\.\\d+)?)', 1) AS DOUBLE)"
-    return (f"CASE WHEN {unit} = '' THEN try_cast({col} AS BIGINT) "
+    return (f"CASE WHEN {col} IS NULL THEN NULL WHEN try_cast({col} AS BIGINT) IS NOT NULL "
+            f"THEN try_cast({col} AS BIGINT) WHEN {unit} = '' THEN NULL "
             f"ELSE CAST(round({value} * CASE {unit} {scale} END) AS BIGINT) END")
 
 
-def _typed(ctx: ReadContext, account: FileAccount, rec: pa.Table) -> pa.Table:
-    """Typed values, the UTC times, and a ``problem`` per record line."""
-    con = ctx.con
-    view = f"_nfd_rec_{id(rec):x}"
-    con.register(view, rec)
+def _typed_sql(cut: str, proto: str) -> str:
+    """SQL: the cut fields of every line (table ``cut``) as typed values (times still UTC or
+    local wall); ``proto`` is the SQL of the protocol name."""
     src_ap, sport_ap = _addr_port_sql("src_ap")
     dst_ap, dport_ap = _addr_port_sql("dst_ap")
     first_utc, first_wall = _time_sql("first")
     last_utc, last_wall = _time_sql("last")
-    try:
-        typed = con.sql(f"""
-        WITH a AS (
-            SELECT *, coalesce(src, {src_ap}) AS s_ip, coalesce(sport, {sport_ap}) AS s_pt,
-                coalesce(dst, {dst_ap}) AS d_ip, coalesce(dport, {dport_ap}) AS d_pt,
-                {fr.proto_sql('proto')} AS proto_name,
-                {first_utc} AS first_utc, {first_wall} AS first_wall,
-                {last_utc} AS last_utc, {last_wall} AS last_wall,
-                {_duration_sql('duration')} AS dur_us
-            FROM {view})
-        SELECT *,
-            {_count_sql('pkts')} AS n_pkts, {_count_sql('bytes')} AS n_bytes,
-            {_count_sql('rpkts')} AS n_rpkts, {_count_sql('rbytes')} AS n_rbytes,
-            regexp_matches(coalesce(pkts, '') || coalesce(bytes, '') || coalesce(rpkts, '')
-                           || coalesce(rbytes, ''), '[KMGT]') AS scaled
-        FROM a
-        """).to_arrow_table()
-    finally:
-        con.unregister(view)
+    plain = " AND ".join(f"({c} IS NULL OR try_cast({c} AS BIGINT) IS NOT NULL)"
+                         for c in ("pkts", "bytes", "rpkts", "rbytes"))
+    return f"""
+    SELECT src_line, kind, cut_problem, first, flags, router,
+        coalesce(src, {src_ap}) AS s_ip, coalesce(sport, {sport_ap}) AS s_pt,
+        coalesce(dst, {dst_ap}) AS d_ip, coalesce(dport, {dport_ap}) AS d_pt,
+        {proto} AS proto_name,
+        {first_utc} AS first_utc, {first_wall} AS first_wall,
+        {last_utc} AS last_utc, {last_wall} AS last_wall, {_duration_sql('duration')} AS dur_us,
+        {_count_sql('pkts')} AS n_pkts, {_count_sql('bytes')} AS n_bytes,
+        {_count_sql('rpkts')} AS n_rpkts, {_count_sql('rbytes')} AS n_rbytes,
+        NOT ({plain}) AS scaled
+    FROM {cut}
+    """
+
+
+def _times(ctx: ReadContext, account: FileAccount, typed: pa.Table) -> pa.Table:
+    """Add ``start_us``/``end_us`` (local wall times converted in ``ctx.tz``) and the address
+    checks ``s_ok``/``d_ok``."""
     tz, tz_problem = fr.zone(ctx.tz)
     local = pc.and_(pc.is_null(typed.column("first_utc")), pc.is_valid(typed.column("first_wall")))
     if pc.any(pc.fill_null(local, False)).as_py():
@@ -266,8 +276,7 @@ def _typed(ctx: ReadContext, account: FileAccount, rec: pa.Table) -> pa.Table:
         account.details["dst_ambiguous"] = ambiguous
     typed = typed.append_column("start_us", start).append_column("end_us", end)
     typed = typed.append_column("s_ok", fr.is_address(typed.column("s_ip")))
-    typed = typed.append_column("d_ok", fr.is_address(typed.column("d_ip")))
-    return _checked(ctx, typed)
+    return typed.append_column("d_ok", fr.is_address(typed.column("d_ip")))
 
 
 def _checked(ctx: ReadContext, typed: pa.Table) -> pa.Table:
@@ -298,7 +307,7 @@ def _checked(ctx: ReadContext, typed: pa.Table) -> pa.Table:
                          || ' is not a port'
                 END AS problem
             FROM {view})
-        SELECT src_line, text,
+        SELECT src_line,
             CASE WHEN kind IN ('header', 'summary') THEN 'meta'
                  WHEN problem IS NOT NULL THEN 'malformed' ELSE 'record' END AS status,
             problem, scaled,
@@ -354,7 +363,7 @@ def _abandon(ctx: ReadContext, account: FileAccount, rec: pa.Table) -> pa.Table:
     return rec.filter(pc.invert(after))
 
 
-def _account(ctx: ReadContext, account: FileAccount, rec: pa.Table) -> None:
+def _account(ctx: ReadContext, account: FileAccount, rec: pa.Table, lines: pa.Table) -> None:
     status = rec.column("status").to_pylist()
     account.meta += status.count("meta")
     account.normalised += status.count("record")
@@ -365,7 +374,8 @@ def _account(ctx: ReadContext, account: FileAccount, rec: pa.Table) -> None:
     if scaled:
         account.details["scaled_counts"] = scaled
     bad = rec.filter(pc.equal(rec.column("status"), "malformed"))
-    for line, text, problem in zip(bad.column("src_line").to_pylist(),
-                                   bad.column("text").to_pylist(),
-                                   bad.column("problem").to_pylist(), strict=True):
-        account.issues.append(Issue(ctx.rel, line, "malformed", problem, excerpt(text)))
+    texts = fr.line_texts(lines, bad.column("src_line"))
+    for line, problem in zip(bad.column("src_line").to_pylist(),
+                             bad.column("problem").to_pylist(), strict=True):
+        account.issues.append(Issue(ctx.rel, line, "malformed", problem,
+                                    excerpt(texts.get(line, ""))))

@@ -40,7 +40,7 @@ import pyarrow.compute as pc
 
 from agenttrail.model import FileAccount, Issue, ReadResult
 from agenttrail.readers import _flowrec as fr
-from agenttrail.readers._io import ReadContext, excerpt, head_lines, read_text_lines
+from agenttrail.readers._io import ReadContext, excerpt, head_lines
 
 NAME = "vpcflow"
 NEEDS_HOST = False
@@ -99,23 +99,14 @@ def read(ctx: ReadContext) -> ReadResult:
     """Read one VPC flow log into ``flow`` rows with exact accounting."""
     account = FileAccount(path=ctx.rel, format=NAME)
     result = ReadResult(account)
-    lines = read_text_lines(ctx, account)
-    con = ctx.con
-    view = f"_vpc_{id(lines):x}"
-    con.register(view, lines)
-    try:
-        tokens = con.sql(
-            f"SELECT src_line, text, regexp_split_to_array(trim(text), '\\s+') AS t FROM {view}"
-        ).to_arrow_table()
-    finally:
-        con.unregister(view)
-    rec = _records(ctx, account, tokens)
+    lines = fr.text_lines(ctx, account)
+    rec = _records(ctx, account, lines)
     rec = _abandon(ctx, account, rec)
-    _account(ctx, account, rec)
+    _account(ctx, account, rec, lines)
     good = rec.filter(pc.equal(rec.column("status_kind"), "record"))
     if good.num_rows == 0:
         return result
-    flows = fr.connections(con, good, 0)
+    flows = fr.connections(ctx.con, good, 0)
     account.details["paired"] = int(pc.sum(flows.column("paired")).as_py() or 0)
     account.details["turned"] = int(pc.sum(flows.column("turned")).as_py() or 0)
     n = flows.num_rows
@@ -126,62 +117,85 @@ def read(ctx: ReadContext) -> ReadResult:
     return result
 
 
-def _records(ctx: ReadContext, account: FileAccount, tokens: pa.Table) -> pa.Table:
-    """Every line with its header (``layout`` id), the used values and its status."""
-    first_tokens = tokens.column("t").to_pylist() if tokens.num_rows else []
-    layouts: list[tuple[str, ...]] = [DEFAULT_FIELDS]
-    header_of: list[int] = []
-    is_header: list[bool] = []
-    current = 0
-    for toks in first_tokens:  # one pass in Python over the token lists' first element only
-        head = _is_header(toks) if toks and _NAME_RE.match(toks[0]) else False
-        if head:
-            layouts.append(tuple(toks))
-            current = len(layouts) - 1
-        header_of.append(current)
-        is_header.append(head)
-    if len(layouts) > 1:
-        account.details["fields"] = list(layouts[-1])
-    tokens = tokens.append_column("layout", pa.array(header_of, pa.int64()))
-    tokens = tokens.append_column("is_header", pa.array(is_header, pa.bool_()))
+def _records(ctx: ReadContext, account: FileAccount, lines: pa.Table) -> pa.Table:
+    """Every line with its status, problem and the record values (not the line itself).
+
+    Header lines are few: they are found with a cheap filter and read in Python; each data line
+    takes the fields of the nearest header above it (the default order before any header).
+    """
     con = ctx.con
-    view = f"_vpc_tok_{id(tokens):x}"
-    con.register(view, tokens)
-    parts = []
-    for i, fields in enumerate(layouts):
-        pos = {f: k + 1 for k, f in reversed(list(enumerate(fields)))}
-        cols = ", ".join(
-            f"NULLIF(t[{pos[f]}], '-') AS {col}" if f in pos else f"NULL::VARCHAR AS {col}"
-            for f, col in USED.items()
-        )
-        parts.append(
-            f"SELECT src_line, text, is_header, len(t) AS n, {len(fields)} AS want, "
-            f"{'true' if i == 0 else 'false'} AS headerless, {cols} FROM {view} WHERE layout = {i}"
-        )
+    view = f"_vpc_{id(lines):x}"
+    con.register(view, lines)
+    cut = f"_vpc_cut_{id(lines):x}"
     try:
-        raw = con.sql(" UNION ALL ".join(parts)).to_arrow_table()
+        candidates = con.sql(
+            f"SELECT src_line, text FROM {view} WHERE regexp_matches(text, '^\\s*[a-z]') "
+            "ORDER BY src_line").fetchall()
+        layouts: list[tuple[str, ...]] = [DEFAULT_FIELDS]
+        starts: list[int] = []
+        for line, text in candidates:
+            tokens = text.split()
+            if _is_header(tokens):
+                layouts.append(tuple(tokens))
+                starts.append(line)
+        if starts:
+            account.details["fields"] = list(layouts[-1])
+        layout_of = "CASE " + " ".join(
+            f"WHEN src_line >= {line} THEN {i}" for i, line in reversed(list(enumerate(starts, 1)))
+        ) + " ELSE 0 END" if starts else "0"
+        headers = ", ".join(str(line) for line in starts) or "NULL"
+        tokens = ("CASE WHEN contains(text, '  ') OR contains(text, chr(9)) "
+                  "THEN regexp_split_to_array(trim(text), '\\s+') "
+                  "ELSE string_split(trim(text), ' ') END")
+        parts = []
+        for i, fields in enumerate(layouts):
+            pos = {f: k + 1 for k, f in reversed(list(enumerate(fields)))}
+            cols = ", ".join(
+                f"NULLIF(t[{pos[f]}], '-') AS {col}" if f in pos else f"NULL::VARCHAR AS {col}"
+                for f, col in USED.items()
+            )
+            parts.append(
+                f"SELECT src_line, is_header, len(t) AS n, {len(fields)} AS want, "
+                f"{'true' if i == 0 else 'false'} AS headerless, {cols} FROM l WHERE layout = {i}"
+            )
+        con.execute(
+            f"CREATE TEMP TABLE {cut} AS WITH l AS (SELECT src_line, {layout_of} AS layout, "
+            f"src_line IN ({headers}) AS is_header, {tokens} AS t FROM {view}) "
+            + " UNION ALL ".join(parts)
+        )
     finally:
         con.unregister(view)
-    src = pc.coalesce(raw.column("pkt_src"), raw.column("srcaddr"))
-    dst = pc.coalesce(raw.column("pkt_dst"), raw.column("dstaddr"))
-    raw = raw.append_column("s_ip", src).append_column("d_ip", dst)
-    raw = raw.append_column("s_ok", fr.is_address(src)).append_column("d_ok", fr.is_address(dst))
-    return _typed(ctx, raw)
-
-
-def _typed(ctx: ReadContext, raw: pa.Table) -> pa.Table:
-    con = ctx.con
-    view = f"_vpc_raw_{id(raw):x}"
-    con.register(view, raw)
-    flags = "try_cast(tcp_flags AS BIGINT)"
     try:
-        return con.sql(f"""
+        proto = fr.proto_map_sql(con, cut, "protocol")
+        addr = con.sql(
+            f"SELECT coalesce(pkt_src, srcaddr) AS s_ip, coalesce(pkt_dst, dstaddr) AS d_ip "
+            f"FROM {cut}"
+        ).to_arrow_table()
+        ok = pa.table({"s_ok": fr.is_address(addr.column("s_ip")),
+                       "d_ok": fr.is_address(addr.column("d_ip"))})
+        okv = f"_vpc_ok_{id(lines):x}"
+        con.register(okv, ok)
+        try:
+            return _typed(ctx, cut, okv, proto)
+        finally:
+            con.unregister(okv)
+    finally:
+        con.execute(f"DROP TABLE IF EXISTS {cut}")
+
+
+def _typed(ctx: ReadContext, cut: str, ok: str, proto: str) -> pa.Table:
+    """The record values typed, with ``status_kind`` and ``problem`` (``ok``: the address
+    checks, row for row with ``cut``)."""
+    con = ctx.con
+    flags = "try_cast(tcp_flags AS BIGINT)"
+    return con.sql(f"""
         WITH a AS (
-            SELECT *, {fr.proto_sql('protocol')} AS proto_name,
+            SELECT *, {proto} AS proto_name,
+                coalesce(pkt_src, srcaddr) AS s_ip, coalesce(pkt_dst, dstaddr) AS d_ip,
                 try_cast(w_start AS BIGINT) * 1000000 AS start_us,
                 try_cast(w_end AS BIGINT) * 1000000 AS end_us,
                 upper(coalesce(status, 'OK')) AS st
-            FROM {view}),
+            FROM {cut} POSITIONAL JOIN {ok}),
         p AS (
             SELECT *, CASE
                 WHEN is_header THEN NULL
@@ -200,7 +214,7 @@ def _typed(ctx: ReadContext, raw: pa.Table) -> pa.Table:
                     || ' is not epoch seconds'
                 END AS problem
             FROM a)
-        SELECT src_line, text, problem,
+        SELECT src_line, problem,
             CASE WHEN is_header THEN 'meta' WHEN problem IS NOT NULL THEN 'malformed'
                  WHEN st <> 'OK' THEN 'skip' ELSE 'record' END AS status_kind,
             st AS log_status,
@@ -217,8 +231,6 @@ def _typed(ctx: ReadContext, raw: pa.Table) -> pa.Table:
             action AS state
         FROM p ORDER BY src_line
         """).to_arrow_table()
-    finally:
-        con.unregister(view)
 
 
 def _abandon(ctx: ReadContext, account: FileAccount, rec: pa.Table) -> pa.Table:
@@ -248,7 +260,7 @@ def _abandon(ctx: ReadContext, account: FileAccount, rec: pa.Table) -> pa.Table:
     return rec.filter(pc.invert(after))
 
 
-def _account(ctx: ReadContext, account: FileAccount, rec: pa.Table) -> None:
+def _account(ctx: ReadContext, account: FileAccount, rec: pa.Table, lines: pa.Table) -> None:
     kinds = rec.column("status_kind").to_pylist()
     account.meta += kinds.count("meta")
     account.normalised += kinds.count("record")
@@ -257,7 +269,8 @@ def _account(ctx: ReadContext, account: FileAccount, rec: pa.Table) -> None:
     for status in skipped.to_pylist():
         account.skip(status)
     bad = rec.filter(pc.equal(rec.column("status_kind"), "malformed"))
-    for line, text, problem in zip(bad.column("src_line").to_pylist(),
-                                   bad.column("text").to_pylist(),
-                                   bad.column("problem").to_pylist(), strict=True):
-        account.issues.append(Issue(ctx.rel, line, "malformed", problem, excerpt(text)))
+    texts = fr.line_texts(lines, bad.column("src_line"))
+    for line, problem in zip(bad.column("src_line").to_pylist(),
+                             bad.column("problem").to_pylist(), strict=True):
+        account.issues.append(Issue(ctx.rel, line, "malformed", problem,
+                                    excerpt(texts.get(line, ""))))
