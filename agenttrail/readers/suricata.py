@@ -111,14 +111,9 @@ def read(ctx: ReadContext) -> ReadResult:
     """Read one EVE file into ``flow`` and ``dns`` rows, accounting every line."""
     account = FileAccount(path=ctx.rel, format=NAME)
     result = ReadResult(account)
-    rows = read_ndjson(ctx, COLUMNS, account)
+    rec = read_ndjson(ctx, COLUMNS, account, select=_select_list())
     con = ctx.con
-    view = f"_eve_{id(rows):x}"
-    con.register(view, rows)
-    try:
-        rec = con.sql(_classify_sql(view)).to_arrow_table()
-    finally:
-        con.unregister(view)
+    view = f"_eve_{id(rec):x}"
     rec = rec.append_column("s_ok", fr.is_address(rec.column("s_ip")))
     rec = rec.append_column("d_ok", fr.is_address(rec.column("d_ip")))
     con.register(view, rec)
@@ -149,15 +144,15 @@ def read(ctx: ReadContext) -> ReadResult:
 # --- classification ----------------------------------------------------------------------------
 
 
-def _classify_sql(view: str) -> str:
-    """Every record with the values the tables need."""
+def _select_list() -> str:
+    """The values the tables need, evaluated inside ``read_ndjson`` (before Arrow)."""
     is_flow = "event_type = 'flow'"
 
     def pick(key: str) -> str:
         return f"CASE WHEN {is_flow} THEN coalesce(flow.{key}, {key}) ELSE {key} END"
 
     return f"""
-    SELECT src_line, event_type, flow_id, {pick('src_ip')} AS s_ip, {pick('dest_ip')} AS d_ip,
+        event_type, flow_id, {pick('src_ip')} AS s_ip, {pick('dest_ip')} AS d_ip,
         {pick('src_port')} AS s_port, {pick('dest_port')} AS d_port,
         {fr.proto_sql('proto')} AS proto_name, lower(app_proto) AS app_proto,
         coalesce(host, in_iface) AS sensor, timestamp, {fr.time_us_sql('timestamp')} AS ts_us,
@@ -171,7 +166,6 @@ def _classify_sql(view: str) -> str:
         ssh.client.proto_version AS c_ver, ssh.client.software_version AS c_sw,
         ssh.server.proto_version AS s_ver, ssh.server.software_version AS s_sw,
         CAST(dns AS VARCHAR) AS dns
-    FROM {view}
     """
 
 
