@@ -1,5 +1,7 @@
-"""nfdump text exports of NetFlow/IPFIX records (CSV, ``-o long``/``line``/``extended``/``fmt:``)
-into ``flow`` rows.
+"""nfdump text exports of NetFlow/IPFIX records (CSV and fixed-width text) into ``flow`` rows.
+
+The CSV of ``-o csv`` (all versions), ``csv-fast`` and ``csv:<tokens>``, and the fixed-width
+``-o long``/``line``/``extended``/``fmt:...`` text.
 
 Example inputs (FORMATS §3.7)::
 

@@ -1,5 +1,4 @@
-"""AWS VPC Flow Logs (text: default version 2 and custom formats up to version 5 and later)
-into ``flow`` rows.
+"""AWS VPC Flow Logs (default version 2 and custom formats, versions 3-5 and later) into flows.
 
 Example input (FORMATS §3.8; S3 delivery, header line first)::
 

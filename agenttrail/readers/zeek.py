@@ -1,5 +1,6 @@
-r"""Zeek ``conn.log`` and ``ssh.log`` into ``flow`` rows, ``dns.log`` into ``dns`` rows and
-``dhcp.log`` into ``asset`` rows, as TSV (ASCII writer) or JSON lines.
+r"""Zeek conn/ssh logs into ``flow`` rows, dns.log into ``dns``, dhcp.log into ``asset`` rows.
+
+The logs come as TSV (ASCII writer) or JSON lines.
 
 Example inputs (FORMATS §3.1-3.5)::
 
