@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 HOST_TABLES = ("process", "socket", "session", "login", "source_span")
 
 #: Flow formats that detect SSH by protocol: the port rule never applies to them (DESIGN §5).
-PROTOCOL_AWARE = frozenset({"zeek"})
+PROTOCOL_AWARE = frozenset({"zeek", "suricata"})
 
 
 

@@ -1,6 +1,6 @@
-"""Every real sample of the hunt formats in the shared corpus, hunted together: each file is
-claimed by the right reader, its counts are exact, and the accounting identity of DESIGN §8 holds
-per file in report.json. (auditd counts: events, see tests/readers/test_auditd.py.)"""
+"""Every real sample of the formats agenttrail reads in the shared corpus, hunted together: each
+file is claimed by the right reader, its counts are exact, and the accounting identity of DESIGN §8
+holds per file in report.json. (auditd counts events, see tests/readers/test_auditd.py.)"""
 
 from __future__ import annotations
 
@@ -58,6 +58,19 @@ EXPECTED = {
     "go-libaudit-auditd/auparse_audit-ubuntu14.log": ("auditd", 1, 0, 1, 0, 0),
     "go-libaudit-auditd/auparse_audit-ubuntu16.log": ("auditd", 3, 2, 1, 0, 0),
     "go-libaudit-auditd/auparse_audit-ubuntu17.log": ("auditd", 1, 1, 0, 0, 0),
+    # flow readers; counts by jq (event types) and wc/grep/awk (headers, summary blocks, status)
+    "panther-suricata-eve/eve_4sics_flow.jsonl": ("suricata", 10, 10, 0, 0, 0),
+    "panther-suricata-eve/eve_4sics_ssh.jsonl": ("suricata", 10, 10, 0, 0, 0),
+    "panther-suricata-eve/eve_aws_sensor_2020-03-05.jsonl": ("suricata", 8, 4, 4, 0, 0),
+    "derived-nfdump-from-zeek-ssh-pcap/nfdump-1.7.1_o-csv_unidirectional_TZ-UTC.csv":
+        ("nfdump", 52, 48, 0, 4, 0),
+    "derived-nfdump-from-zeek-ssh-pcap/nfdump-1.7.1_o-csv_bidirectional-b_TZ-UTC.csv":
+        ("nfdump", 29, 25, 0, 4, 0),
+    "derived-nfdump-from-zeek-ssh-pcap/nfdump-1.7.1_o-long_TZ-UTC.txt": ("nfdump", 53, 48, 0, 5, 0),
+    "derived-nfdump-from-zeek-ssh-pcap/nfdump-1.7.1_o-fmt_TZ-UTC.txt": ("nfdump", 53, 48, 0, 5, 0),
+    "aws-vpc-flow-docs/vpc_flow_v2_default_examples.log": ("vpcflow", 8, 5, 2, 1, 0),
+    "aws-vpc-flow-docs/vpc_flow_v3_custom_tcpflags_examples.log": ("vpcflow", 9, 8, 0, 1, 0),
+    "aws-vpc-flow-docs/vpc_flow_v5_custom_examples.log": ("vpcflow", 3, 2, 0, 1, 0),
 }
 
 

@@ -16,10 +16,22 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from agenttrail.readers import auditd, elastic, eslogger, ocsf_input, sshd_syslog, zeek
+from agenttrail.readers import (
+    auditd,
+    elastic,
+    eslogger,
+    nfdump,
+    ocsf_input,
+    sshd_syslog,
+    suricata,
+    vpcflow,
+    zeek,
+)
 
 #: Every reader, in sniffing order.
-READERS: tuple[ModuleType, ...] = (eslogger, zeek, elastic, ocsf_input, sshd_syslog, auditd)
+READERS: tuple[ModuleType, ...] = (
+    eslogger, zeek, suricata, elastic, ocsf_input, nfdump, vpcflow, sshd_syslog, auditd,
+)
 
 BY_NAME: dict[str, ModuleType] = {r.NAME: r for r in READERS}
 

@@ -125,12 +125,17 @@ def _directive(text: str, separator: str) -> tuple[str, list[str]]:
 
 
 def path_from_fields(fields: tuple[str, ...]) -> str | None:
-    """``conn`` or ``ssh`` from a header without ``#path`` (None when the fields do not say)."""
+    """``conn``, ``ssh``, ``dns`` or ``dhcp`` from a header without ``#path`` (None when the
+    fields do not say)."""
     names = set(fields)
     if names & {"conn_state", "orig_pkts", "missed_bytes"}:
         return "conn"
     if names & {"auth_attempts", "auth_success", "client", "server", "kex_alg"} and "uid" in names:
         return "ssh"
+    if names & {"qtype", "qtype_name", "rcode", "answers"} and "query" in names:
+        return "dns"
+    if names & {"assigned_addr", "assigned_ip", "lease_time", "msg_types"}:
+        return "dhcp"
     return None
 
 

@@ -1,4 +1,6 @@
-r"""Zeek ``conn.log`` and ``ssh.log``, as TSV (ASCII writer) or JSON lines, into ``flow`` rows.
+r"""Zeek conn/ssh logs into ``flow`` rows, dns.log into ``dns``, dhcp.log into ``asset`` rows.
+
+The logs come as TSV (ASCII writer) or JSON lines.
 
 Example inputs (FORMATS §3.1-3.5)::
 
@@ -10,15 +12,17 @@ Example inputs (FORMATS §3.1-3.5)::
      "id.orig_h":"10.0.0.227","id.orig_p":59849,"id.resp_h":"10.47.8.50","id.resp_p":22,...}
 
 Each record becomes one ``flow`` row: ``flow_part`` ``conn`` for a conn.log record, ``ssh`` for an
-ssh.log record (merged into its connection by ``flow_uid`` during normalisation). Records of other
-Zeek logs (``software``, ``known_services``, ``dns``, ...) are counted in
+ssh.log record (merged into its connection by ``flow_uid`` during normalisation). dns.log and
+dhcp.log records are read as :mod:`agenttrail.readers._zeek_names` describes. Records of other
+Zeek logs (``software``, ``known_services``, ``http``, ...) are counted in
 ``skipped_by_type[<path>]``. Times are converted exactly from their decimal text (no float); a
 JSON ``ts`` may be epoch seconds, epoch milliseconds or ISO 8601, detected per value. Masked btest
 times (``XXXXXXXXXX.XXXXXX``) give ``start`` NULL and are counted in ``details['masked_ts']``.
 A conn/ssh record without ``uid`` or with an unreadable ``id.*`` field is malformed.
 
 References: zeek/zeek ``scripts/base/protocols/conn/main.zeek``,
-``scripts/base/protocols/ssh/main.zeek``, ``src/threading/formatters/Ascii.cc``;
+``scripts/base/protocols/ssh/main.zeek``, ``scripts/base/protocols/dns/main.zeek``,
+``scripts/base/protocols/dhcp/main.zeek``, ``src/threading/formatters/Ascii.cc``;
 corelight/json-streaming-logs.
 """
 
@@ -32,9 +36,9 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from agenttrail.addr import parse_ip
 from agenttrail.model import FileAccount, Issue, ReadResult
-from agenttrail.readers import _zeek_tsv
+from agenttrail.readers import _zeek_names, _zeek_tsv
+from agenttrail.readers._flowrec import is_address
 from agenttrail.readers._io import ReadContext, excerpt, head_lines, read_head, read_ndjson
 
 NAME = "zeek"
@@ -72,10 +76,14 @@ FIELDS: dict[str, tuple[str, ...]] = {
     "auth_attempts": ("auth_attempts",),
     "client": ("client",),
     "server": ("server",),
+    **_zeek_names.FIELDS,
 }
 
 #: String columns whose TSV ``\xHH`` escapes are decoded.
-ESCAPED = ("uid", "proto", "service", "conn_state", "history", "client", "server", "status")
+ESCAPED = ("uid", "proto", "service", "conn_state", "history", "client", "server", "status",
+           *_zeek_names.ESCAPED)
+#: Every log the reader turns into rows.
+READ_PATHS = (*FLOW_PATHS, *_zeek_names.NAME_PATHS)
 
 #: Keys that say which log a JSON record without ``_path`` comes from.
 CONN_KEYS = ("conn_state", "history", "orig_pkts", "missed_bytes")
@@ -89,8 +97,6 @@ _NUMBER = r"[+-]?[0-9]+(\.[0-9]*)?([eE][+-]?[0-9]+)?"
 _ZONE = r"(Z|z|[+-][0-9]{2}:?[0-9]{2})$"
 _SSH_SERVICE = r"(^|[^a-z0-9_-])ssh($|[^a-z0-9_])"  # "ssh", "ssl,ssh"; not the DPD-removed "-ssh"
 _MAX_WARNINGS = 100
-_OCTET = r"(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
-_IPV4 = rf"^({_OCTET}\.){{3}}{_OCTET}$"  # as strict as ipaddress: no leading zeros
 
 
 def sniff(head: bytes) -> bool:
@@ -117,6 +123,8 @@ def sniff(head: bytes) -> bool:
 def _zeek_keys(obj: dict[str, object]) -> bool:
     if "_path" in obj and "_write_ts" in obj:
         return True
+    if "ts" in obj and "uids" in obj and any(k in obj for k in _zeek_names.DHCP_KEYS):
+        return True  # dhcp.log (Zeek 3+) has no uid and no id.* fields
     return "ts" in obj and "uid" in obj and ("id.orig_h" in obj or "id_orig_h" in obj)
 
 
@@ -130,7 +138,7 @@ def read(ctx: ReadContext) -> ReadResult:
         raw = _json_records(ctx, account, fallback)
     else:
         raw, schema = _zeek_tsv.records(ctx, account, FIELDS, ESCAPED, fallback)
-        fields = {p: f for p, f in schema.items() if p in FLOW_PATHS}
+        fields = {p: f for p, f in schema.items() if p in READ_PATHS}
         if fields:
             account.details["fields"] = fields
     _normalise(ctx, result, raw)
@@ -139,7 +147,8 @@ def read(ctx: ReadContext) -> ReadResult:
 
 def _json_records(ctx: ReadContext, account: FileAccount, fallback: str | None) -> pa.Table:
     """JSON lines -> the rows the TSV framing gives (``text`` and ``problem`` NULL)."""
-    keys = sorted({"_path", *(k for aliases in FIELDS.values() for k in aliases)})
+    keys = sorted({"_path", *(k for aliases in FIELDS.values() for k in aliases),
+                   *_zeek_names.DNS_KEYS, *_zeek_names.DHCP_KEYS})
     table = read_ndjson(ctx, dict.fromkeys(keys, "VARCHAR"), account)
     present = " OR ".join
     cols = ", ".join(
@@ -149,7 +158,9 @@ def _json_records(ctx: ReadContext, account: FileAccount, fallback: str | None) 
     sql = (
         "SELECT src_line, NULL::VARCHAR AS text, NULL::VARCHAR AS problem, "
         f"coalesce(_path, CASE WHEN {present(f'{_q(k)} IS NOT NULL' for k in CONN_KEYS)} "
-        f"THEN 'conn' WHEN {present(f'{_q(k)} IS NOT NULL' for k in SSH_KEYS)} THEN 'ssh' END, "
+        f"THEN 'conn' WHEN {present(f'{_q(k)} IS NOT NULL' for k in SSH_KEYS)} THEN 'ssh' "
+        f"WHEN {present(f'{_q(k)} IS NOT NULL' for k in _zeek_names.DNS_KEYS)} THEN 'dns' "
+        f"WHEN {present(f'{_q(k)} IS NOT NULL' for k in _zeek_names.DHCP_KEYS)} THEN 'dhcp' END, "
         f"{_zeek_tsv.lit(fallback) if fallback else 'NULL'}, 'unknown') AS path, {cols} "
         "FROM _zeek_json ORDER BY src_line"
     )
@@ -161,9 +172,9 @@ def _json_records(ctx: ReadContext, account: FileAccount, fallback: str | None) 
 
 
 def _path_from_name(rel: str) -> str | None:
-    """``conn``/``ssh`` when the file name starts with it (``conn.2024-...log``, ``ssh.json``)."""
+    """The log a file name starts with (``conn.2024-...log``, ``ssh.json``, ``dns.log``)."""
     token = re.split(r"[._-]", Path(rel).name, maxsplit=1)[0].lower()
-    return token if token in FLOW_PATHS else None
+    return token if token in READ_PATHS else None
 
 
 def _q(name: str) -> str:
@@ -174,11 +185,11 @@ def _q(name: str) -> str:
 
 
 def _normalise(ctx: ReadContext, result: ReadResult, raw: pa.Table) -> None:
-    """Classify every data record, account it, and add the flow rows."""
+    """Classify every data record, account it, and add the flow, dns and asset rows."""
     account = result.account
     con = ctx.con
-    raw = raw.append_column("orig_ok", _is_address(raw.column("orig_h")))
-    raw = raw.append_column("resp_ok", _is_address(raw.column("resp_h")))
+    for col, ok in (("orig_h", "orig_ok"), ("resp_h", "resp_ok"), ("assigned", "assigned_ok")):
+        raw = raw.append_column(ok, is_address(raw.column(col)))
     con.register("_zeek_raw", raw)
     try:
         con.execute(f"CREATE OR REPLACE TEMP TABLE _zeek_rec AS {_classify_sql()}")
@@ -195,21 +206,21 @@ def _normalise(ctx: ReadContext, result: ReadResult, raw: pa.Table) -> None:
                 f"{account.unread} lines not read",
                 hint="check that the file is in the format it was taken for",
             ))
-        _account(ctx, account)
+        dns = _zeek_names.dns_answers(ctx, "_zeek_rec")
+        leases = _zeek_names.dhcp_leases(ctx, "_zeek_rec")
+        _account(ctx, account, dns, leases)
         flows = con.sql(_flow_sql(ctx)).to_arrow_table()
     finally:
         con.execute("DROP TABLE IF EXISTS _zeek_rec")
     if flows.num_rows:
         result.add("flow", flows)
-
-
-def _is_address(col: pa.ChunkedArray) -> pa.Array:
-    """Whether each value is an IP address: dotted quads by regex, the rest by ``parse_ip`` once
-    per distinct value."""
-    quad = pc.fill_null(pc.match_substring_regex(col, _IPV4), False)
-    others = pc.unique(pc.filter(col, pc.invert(quad)).combine_chunks().drop_null())
-    valid = pa.array([v for v in others.to_pylist() if parse_ip(v) is not None], pa.string())
-    return pc.or_(quad, pc.fill_null(pc.is_in(col, value_set=valid), False))
+    if dns.num_rows:
+        n = dns.num_rows
+        dns = dns.append_column("src_file", pa.array([ctx.rel] * n, pa.string()))
+        dns = dns.append_column("src_format", pa.array([NAME] * n, pa.string()))
+        result.add("dns", dns)
+    if leases.num_rows:
+        result.add("asset", _zeek_names.asset_rows(leases))
 
 
 def _classify_sql() -> str:
@@ -224,11 +235,13 @@ def _classify_sql() -> str:
             f"THEN path || ' record: id.{p} ' || coalesce({p}, 'unset') || ' is not a port'",
         ]
     return (
-        f"SELECT *, {_time_sql('ts')} AS ts_us, {_seconds_sql('duration')} AS dur_us, "
-        "CASE WHEN problem IS NOT NULL THEN problem "
+        "SELECT *, CASE WHEN problem IS NOT NULL THEN problem "
+        f"{_zeek_names.issue_sql()}"
         f"WHEN path IS NULL OR path NOT IN {FLOW_PATHS!r} THEN NULL "
         "WHEN uid IS NULL OR uid = '' THEN path || ' record without uid' "
-        f"{' '.join(checks)} END AS issue FROM _zeek_raw"
+        f"{' '.join(checks)} END AS issue FROM ("
+        f"SELECT *, {_time_sql('ts')} AS ts_us, {_seconds_sql('duration')} AS dur_us, "
+        f"{_seconds_sql('lease_time')} AS lease_us FROM _zeek_raw)"
     )
 
 
@@ -264,41 +277,54 @@ def _abandon_line(ctx: ReadContext) -> int | None:
     )
 
 
-def _account(ctx: ReadContext, account: FileAccount) -> None:
+def _account(ctx: ReadContext, account: FileAccount, dns: pa.Table, leases: pa.Table) -> None:
     con = ctx.con
     paths: dict[str, int] = {}
-    rows = con.sql(
-        "SELECT path, issue IS NOT NULL, count(*) FROM _zeek_rec GROUP BY ALL ORDER BY ALL"
-    ).fetchall()
-    for path, bad, n in rows:
+    used = pa.table({"src_line": pc.unique(pa.chunked_array(
+        [dns.column("src_line").combine_chunks(), leases.column("src_line").combine_chunks()],
+        pa.int64()))})
+    con.register("_zeek_used", used)
+    try:
+        rows = con.sql(
+            "SELECT path, issue IS NOT NULL, CASE "
+            f"WHEN path IN {FLOW_PATHS!r} OR u.src_line IS NOT NULL THEN NULL "
+            "WHEN path = 'dns' THEN 'dns_no_address' "
+            "WHEN path = 'dhcp' AND assigned IS NULL THEN 'dhcp_no_lease' "
+            "WHEN path = 'dhcp' THEN 'dhcp_no_name' ELSE path END, count(*) "
+            "FROM _zeek_rec r LEFT JOIN _zeek_used u USING (src_line) GROUP BY ALL ORDER BY ALL"
+        ).fetchall()
+    finally:
+        con.unregister("_zeek_used")
+    for path, bad, skip, n in rows:
         if path is not None:
             paths[path] = paths.get(path, 0) + n
         if bad:
             account.malformed += n
-        elif path in FLOW_PATHS:
+        elif skip is None:
             account.normalised += n
         else:
-            account.skip(path, n)
+            account.skip(skip, n)
     account.details["paths"] = paths
     for line, text, issue in con.sql(
         "SELECT src_line, text, issue FROM _zeek_rec WHERE issue IS NOT NULL ORDER BY src_line"
     ).fetchall():
         account.issues.append(Issue(ctx.rel, line, "malformed", issue, excerpt(text or "")))
-    flow = f"issue IS NULL AND path IN {FLOW_PATHS!r}"
+    flow = f"issue IS NULL AND path IN {(*FLOW_PATHS, 'dns')!r}"
     masked = _scalar(
         ctx, f"SELECT count(*) FROM _zeek_rec WHERE {flow} AND regexp_full_match(ts, '{MASKED_TS}')"
     )
     if masked:
         account.details["masked_ts"] = masked
     bad_ts = con.sql(
-        f"SELECT src_line, ts FROM _zeek_rec WHERE {flow} AND ts_us IS NULL AND ts IS NOT NULL "
+        f"SELECT src_line, ts, path FROM _zeek_rec WHERE {flow} AND ts_us IS NULL AND ts IS NOT NULL "
         f"AND NOT regexp_full_match(ts, '{MASKED_TS}') ORDER BY src_line"
     ).fetchall()
     if bad_ts:
         account.details["bad_ts"] = len(bad_ts)
-    for line, ts in bad_ts[:_MAX_WARNINGS]:
+    for line, ts, path in bad_ts[:_MAX_WARNINGS]:
+        what = "start" if path in FLOW_PATHS else "time"
         account.issues.append(
-            Issue(ctx.rel, line, "warning", f"ts {ts!r} is not a time; start left NULL")
+            Issue(ctx.rel, line, "warning", f"ts {ts!r} is not a time; {what} left NULL")
         )
 
 

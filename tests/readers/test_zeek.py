@@ -569,7 +569,8 @@ def test_json_streaming_multiplexed(tmp_path: Path) -> None:
     ]
     text = "\n".join(json.dumps(r) for r in records) + "\n\nnot json\n"
     result = _read(_write(tmp_path, "conn.json", text))
-    assert _counts(result) == (7, 2, {"dns": 1, "software": 1}, 1, 2, 0)
+    # the dns record has no answers: read, but it names no address
+    assert _counts(result) == (7, 2, {"dns_no_address": 1, "software": 1}, 1, 2, 0)
     assert result.account.details["paths"] == {"conn": 1, "ssh": 2, "dns": 1, "software": 1}
     issues = sorted(result.account.issues, key=lambda i: i.line or 0)
     assert [(i.line, i.kind) for i in issues] == [(5, "malformed"), (7, "malformed")]
@@ -655,3 +656,139 @@ def test_tsv_set_separator_applies_to_set_columns(tmp_path: Path) -> None:
         (True, "service"), (None, None), (None, None)
     ]
     assert [f["start_us"] for f in flows] == [1_000_000, 2_000_000, 3_000_000]
+
+
+# --- dns.log and dhcp.log (constructed: the corpus has no such logs) ---------------------------
+
+DNS_HEADER = (
+    "#separator \\x09\n#set_separator\t,\n#empty_field\t(empty)\n#unset_field\t-\n#path\tdns\n"
+    "#fields\tts\tuid\tid.orig_h\tid.orig_p\tid.resp_h\tid.resp_p\tproto\ttrans_id\trtt\tquery\t"
+    "qclass\tqclass_name\tqtype\tqtype_name\trcode\trcode_name\tAA\tTC\tRD\tRA\tZ\tanswers\tTTLs\t"
+    "rejected\n"
+    "#types\ttime\tstring\taddr\tport\taddr\tport\tenum\tcount\tinterval\tstring\tcount\tstring\t"
+    "count\tstring\tcount\tstring\tbool\tbool\tbool\tbool\tcount\tvector[string]\t"
+    "vector[interval]\tbool\n"
+)
+
+
+def _dns_line(query: str, answers: str, ttls: str, ts: str = "1772442068.242462") -> str:
+    return (f"{ts}\tCd1\t10.10.1.35\t59219\t10.10.0.2\t53\tudp\t1234\t0.005000\t{query}\t1\t"
+            f"C_INTERNET\t1\tA\t0\tNOERROR\tT\tF\tT\tT\t0\t{answers}\t{ttls}\tF\n")
+
+
+DNS_CASES = [
+    ("cname chain then addresses (constructed)",
+     _dns_line("db1.corp.example", "db1-a.corp.example,10.20.0.11,10.20.0.12",
+               "300.000000,60.000000,30.400000"),
+     [("db1.corp.example", "10.20.0.11", 60), ("db1.corp.example", "10.20.0.12", 30)]),
+    ("ipv6 answer canonical", _dns_line("v6.example", "2001:DB8:0:0::11", "5.000000"),
+     [("v6.example", "2001:db8::11", 5)]),
+    ("ttls unset", _dns_line("a.example", "10.0.0.1", "-"), [("a.example", "10.0.0.1", None)]),
+    ("escaped query name", _dns_line("a\\x2cb.example", "10.0.0.1", "1.0"),
+     [("a,b.example", "10.0.0.1", 1)]),
+]
+
+
+@pytest.mark.parametrize(("line", "want"), [c[1:] for c in DNS_CASES],
+                         ids=[c[0] for c in DNS_CASES])
+def test_tsv_dns_answers(tmp_path: Path, line: str, want: list[tuple[str, str, int | None]]) -> None:
+    result = _read(_write(tmp_path, "dns.log", DNS_HEADER + line))
+    assert _counts(result) == (8, 1, {}, 7, 0, 0)
+    rows = result.tables["dns"].to_pylist()
+    assert [(r["query"], r["answer_ip"], r["ttl"]) for r in rows] == want
+    assert all(r["src_line"] == 8 and r["t_us"] == 1772442068242462 and r["client_ip"] ==
+               "10.10.1.35" and r["src_format"] == "zeek" for r in rows)
+    assert "flow" not in result.tables
+
+
+def test_tsv_dns_without_addresses_and_masked_ts(tmp_path: Path) -> None:
+    text = (DNS_HEADER
+            + _dns_line("nx.example", "-", "-")  # 8: NXDOMAIN-like, no answers
+            + _dns_line("mx.example", "10 mail.example", "60.0")  # 9: an MX answer
+            + _dns_line("b.example", "10.0.0.2", "60.0", ts="XXXXXXXXXX.XXXXXX"))  # 10
+    result = _read(_write(tmp_path, "dns.log", text))
+    assert _counts(result) == (10, 1, {"dns_no_address": 2}, 7, 0, 0)
+    (row,) = result.tables["dns"].to_pylist()
+    assert (row["src_line"], row["t_us"], row["answer_ip"]) == (10, None, "10.0.0.2")
+    assert result.account.details["masked_ts"] == 1
+
+
+def test_json_dns_arrays(tmp_path: Path) -> None:
+    rec = {"ts": 1772442068.242462, "uid": "Cd1", "id.orig_h": "10.10.1.35", "id.orig_p": 59219,
+           "id.resp_h": "10.10.0.2", "id.resp_p": 53, "proto": "udp", "query": "db1.corp.example",
+           "qtype_name": "A", "answers": ["db1-a.corp.example", "10.20.0.11"],
+           "TTLs": [300.0, 60.0], "_system_name": "zeek-1"}
+    result = _read(_write(tmp_path, "capture.json", json.dumps(rec) + "\n"))  # no _path: by keys
+    assert _counts(result) == (1, 1, {}, 0, 0, 0)
+    (row,) = result.tables["dns"].to_pylist()
+    assert (row["query"], row["answer_ip"], row["ttl"], row["sensor"]) == (
+        "db1.corp.example", "10.20.0.11", 60, "zeek-1"
+    )
+
+
+DHCP_HEADER = (
+    "#separator \\x09\n#set_separator\t,\n#empty_field\t(empty)\n#unset_field\t-\n#path\tdhcp\n"
+    "#fields\tts\tuids\tclient_addr\tserver_addr\tmac\thost_name\tclient_fqdn\tdomain\t"
+    "requested_addr\tassigned_addr\tlease_time\tmsg_types\tduration\n"
+    "#types\ttime\tset[string]\taddr\taddr\tstring\tstring\tstring\tstring\taddr\taddr\tinterval\t"
+    "vector[string]\tinterval\n"
+)
+
+
+def _dhcp_line(host: str, fqdn: str, assigned: str, lease: str) -> str:
+    return (f"1772442000.000000\tCa,Cb\t-\t10.10.0.1\taa:bb:cc:dd:ee:ff\t{host}\t{fqdn}\t"
+            f"corp.example\t10.10.1.35\t{assigned}\t{lease}\tREQUEST,ACK\t0.010000\n")
+
+
+def test_tsv_dhcp_leases(tmp_path: Path) -> None:
+    text = (DHCP_HEADER
+            + _dhcp_line("Mac-Shared", "-", "10.10.1.35", "86400.000000")  # 8
+            + _dhcp_line("-", "mac-carol.corp.example", "10.10.1.47", "-")  # 9: fqdn, no lease
+            + _dhcp_line("mac-x", "-", "-", "-")  # 10: DISCOVER only
+            + _dhcp_line("-", "-", "10.10.1.50", "600.0")  # 11: no name
+            + _dhcp_line("mac-y", "-", "10.10.1.300", "600.0"))  # 12: damaged
+    result = _read(_write(tmp_path, "dhcp.log", text))
+    assert _counts(result) == (12, 2, {"dhcp_no_lease": 1, "dhcp_no_name": 1}, 7, 1, 0)
+    (issue,) = result.account.issues
+    assert (issue.line, issue.message) == (
+        12, "dhcp record: assigned address 10.10.1.300 is not an address"
+    )
+    assets = result.tables["asset"].to_pylist()
+    assert [(a["host"], a["ip"], a["valid_from_us"], a["valid_to_us"], a["origin"])
+            for a in assets] == [
+        ("mac-shared", "10.10.1.35", 1772442000000000, 1772528400000000, "zeek_dhcp"),
+        ("mac-carol.corp.example", "10.10.1.47", 1772442000000000, None, "zeek_dhcp"),
+    ]
+    from agenttrail.addr import halves, parse_ip
+
+    ip = parse_ip("10.10.1.35")
+    assert ip is not None
+    assert (assets[0]["start_hi"], assets[0]["start_lo"]) == halves(ip)
+    assert (assets[0]["end_hi"], assets[0]["end_lo"]) == halves(ip)
+
+
+def test_old_bro_dhcp_and_json_dhcp(tmp_path: Path) -> None:
+    old = (
+        "#separator \\x09\n#path\tdhcp\n#fields\tts\tuid\tid.orig_h\tid.orig_p\tid.resp_h\t"
+        "id.resp_p\tmac\tassigned_ip\tlease_time\ttrans_id\n"
+        "1400000000.000000\tC1\t10.0.0.5\t68\t10.0.0.1\t67\taa:bb\t10.0.0.5\t3600.0\t42\n"
+    )
+    result = _read(_write(tmp_path, "dhcp.log", old))
+    assert _counts(result) == (4, 0, {"dhcp_no_name": 1}, 3, 0, 0)  # Bro 2.x logs no host name
+    rec = {"ts": "2026-03-02T09:00:00Z", "uids": ["Ca"], "host_name": "mac-alice",
+           "assigned_addr": "10.10.1.21", "lease_time": 3600.0, "msg_types": ["REQUEST", "ACK"]}
+    line = json.dumps(rec).encode() + b"\n"
+    assert zeek.sniff(line)
+    (asset,) = _read(_write(tmp_path, "leases.json", line.decode())).tables["asset"].to_pylist()
+    assert (asset["host"], asset["ip"], asset["valid_from_us"], asset["valid_to_us"]) == (
+        "mac-alice", "10.10.1.21", 1772442000000000, 1772445600000000
+    )
+
+
+def test_dns_and_dhcp_paths_from_fields_and_names(tmp_path: Path) -> None:
+    header = DNS_HEADER.replace("#path\tdns\n", "")
+    result = _read(_write(tmp_path, "capture.log", header + _dns_line("a.example", "10.0.0.1",
+                                                                       "1.0")))
+    assert result.account.details["paths"] == {"dns": 1}
+    assert zeek._path_from_name("dhcp.2024-04-12.log") == "dhcp"
+    assert zeek._path_from_name("dns.json") == "dns"

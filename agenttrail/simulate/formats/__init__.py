@@ -36,6 +36,9 @@ FORMATS: dict[str, tuple[tuple[str, ...], Converter | None]] = {
     "zeek": (("flow",), None),
     "syslog": (("login",), None),
     "elastic": (("endpoint",), _lazy("elastic")),
+    "suricata": (("flow",), _lazy("suricata")),
+    "nfdump": (("flow",), _lazy("nfdump")),
+    "vpcflow": (("flow",), _lazy("vpcflow")),
     "auditd": (("login",), _lazy("auditd_login")),
     # OCSF carries every family: Process Activity, Network Activity and Authentication events
     "ocsf": (("endpoint", "flow", "login"), _lazy("ocsf_input")),
