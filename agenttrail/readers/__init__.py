@@ -16,10 +16,10 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from agenttrail.readers import eslogger, sshd_syslog, zeek
+from agenttrail.readers import eslogger, osquery, sshd_syslog, zeek
 
 #: Every reader, in sniffing order.
-READERS: tuple[ModuleType, ...] = (eslogger, zeek, sshd_syslog)
+READERS: tuple[ModuleType, ...] = (eslogger, osquery, zeek, sshd_syslog)
 
 BY_NAME: dict[str, ModuleType] = {r.NAME: r for r in READERS}
 
