@@ -254,7 +254,11 @@ def _seconds(col: str) -> str:
 #: The rows of one table with their snapshot continuation flag (``{table}``, ``{rows}``; the host
 #: and its origin come in as the parameters ``$ctx_host`` and ``$ctx_inferred``).
 UNNEST_SQL = """
-WITH u AS (
+WITH snaps AS (
+    SELECT src_line, dense_rank() OVER (
+               PARTITION BY name, coalesce(rec_host, $ctx_host) ORDER BY src_line) AS snap_no
+    FROM {rows} WHERE problem IS NULL AND shape = 'snapshot'
+), u AS (
     SELECT src_line, name, shape, line_t_us,
            coalesce(rec_host, $ctx_host) AS host,
            CASE WHEN rec_host IS NOT NULL THEN false WHEN $ctx_host IS NOT NULL
@@ -262,10 +266,8 @@ WITH u AS (
            unnest(rws_out) AS x
     FROM {rows}
     WHERE problem IS NULL AND tbl = '{table}' AND coalesce(rec_host, $ctx_host) IS NOT NULL
-), s AS (
-    SELECT *, dense_rank() OVER (PARTITION BY name, host ORDER BY src_line) AS snap_no
-    FROM u WHERE shape = 'snapshot'
-), prev AS (SELECT DISTINCT name, host, x.h AS h, snap_no FROM s)
+), s AS (SELECT u.*, snaps.snap_no FROM u JOIN snaps USING (src_line)),
+prev AS (SELECT DISTINCT name, host, x.h AS h, snap_no FROM s)
 SELECT u.*, u.src_line * 100000 + u.x.k AS row_key,
        coalesce(s.snap_no > 1 AND EXISTS (
            SELECT 1 FROM prev p WHERE p.name = u.name AND p.host IS NOT DISTINCT FROM u.host
