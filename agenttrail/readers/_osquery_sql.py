@@ -4,18 +4,20 @@ Two stages, like the eslogger reader:
 
 1. ``PREPARE`` and ``SELECT_LIST`` run inside ``read_ndjson`` (one row per line). They gather the
    line's result rows whatever the framing (event format ``columns``, ``snapshot`` arrays, batch
-   ``diffResults``), decide the osquery table from the column set of the first row (and the query
-   name as a hint), pick the host and the line's time, and reduce ``es_process_events`` rows: the
-   ``env`` and ``cmdline`` columns are split and reduced to the kept environment entries and the
-   DESIGN §3 argv before anything becomes Arrow, and the row map keeps every other column.
+   ``diffResults``), decide the osquery table from the columns present in its first row (and the
+   query name as a hint), pick the host and the line's time, and reduce ``es_process_events``
+   rows: ``env`` and ``cmdline`` are split and reduced to the kept environment entries and the
+   DESIGN §3 argv before anything becomes Arrow; the other columns pass through.
 2. Per-table queries over the reduced lines (``{rows}``) unnest the rows, give each a status
    (``ok``, ``dup``: still present in the previous snapshot of its query, ``skip`` with a key,
    ``bad`` with a message) and map the ``ok`` rows to the normalised columns.
 
-osquery writes every value as a string unless ``numerics`` is on; the row maps are read as
-``MAP(VARCHAR, VARCHAR)`` (DuckDB renders JSON numbers and booleans as their text), and every
-number is parsed with ``TRY_CAST`` after ``''`` becomes NULL. A row map that repeats a key, or is
-not an object of scalar values, is NULL (DuckDB's map reading) and so is a bad row.
+A result row is read as one struct of every column the reader knows (``ROW_COLUMNS``, all
+``VARCHAR``): a column is present when its field is not NULL (osquery writes ``""`` for an empty
+value, never ``null``). This is several times faster than a ``MAP`` and JSON numbers (``numerics``
+on) arrive as their text. Columns outside ``ROW_COLUMNS`` are not read here; the reader inventories
+them from a sample of lines. Duplicate JSON keys: the first one wins (DuckDB's reading). Numbers are
+parsed with ``TRY_CAST`` after ``''`` becomes NULL.
 """
 
 from __future__ import annotations
@@ -31,24 +33,6 @@ from agenttrail.readers._eslogger_sql import (
     norm_path,
     reduce_args,
 )
-
-_MAP = "MAP(VARCHAR, VARCHAR)"
-#: The explicit read_ndjson schema. Unknown top-level keys are ignored.
-COLUMNS = {
-    "name": "VARCHAR",
-    "hostIdentifier": "VARCHAR",
-    "hostname": "VARCHAR",  # the key in osquery's documentation example; real lines use hostIdentifier
-    "decorations": _MAP,
-    "calendarTime": "VARCHAR",
-    "unixTime": "VARCHAR",
-    "epoch": "VARCHAR",
-    "counter": "VARCHAR",
-    "numerics": "VARCHAR",
-    "action": "VARCHAR",
-    "columns": _MAP,
-    "snapshot": f"{_MAP}[]",
-    "diffResults": f"STRUCT(added {_MAP}[], removed {_MAP}[])",
-}
 
 
 @dataclass(frozen=True)
@@ -130,6 +114,29 @@ SIGNATURES: tuple[Signature, ...] = (
 )
 TABLES = tuple(s.table for s in SIGNATURES)
 
+#: Every row column the reader reads: the documented columns of its tables and the columns that
+#: tell other tables apart.
+ROW_COLUMNS: tuple[str, ...] = tuple(sorted(
+    {c for s in SIGNATURES for c in (*s.documented, *s.all_of, *s.any_of, *s.none_of)}))
+_SENSITIVE = ("env", "cmdline")
+_ROW = "STRUCT(" + ", ".join(f'"{c}" VARCHAR' for c in ROW_COLUMNS) + ")"
+#: The explicit read_ndjson schema. Unknown top-level keys are ignored.
+COLUMNS = {
+    "name": "VARCHAR",
+    "hostIdentifier": "VARCHAR",
+    "hostname": "VARCHAR",  # the key in osquery's documentation example; real lines use hostIdentifier
+    "decorations": "STRUCT(hostname VARCHAR)",
+    "calendarTime": "VARCHAR",
+    "unixTime": "VARCHAR",
+    "epoch": "VARCHAR",
+    "counter": "VARCHAR",
+    "numerics": "VARCHAR",
+    "action": "VARCHAR",
+    "columns": _ROW,
+    "snapshot": f"{_ROW}[]",
+    "diffResults": f"STRUCT(added {_ROW}[], removed {_ROW}[])",
+}
+
 # One element of osquery's cmdline/env encoding: elements are written followed by a space; since
 # osquery 4.9 an element holding a space or '"' is wrapped in double quotes with '"' and '\'
 # backslash-escaped (std::quoted). Older versions joined the elements without any quoting.
@@ -149,20 +156,25 @@ def _unquote(t: str) -> str:
             f"ELSE {t} END")
 
 
-def _classify() -> str:
-    def has(cols: tuple[str, ...]) -> str:
-        return f"list_has_all(keys1, [{_sql_list(cols)}])"
+def _present(var: str, cols: tuple[str, ...], op: str) -> str:
+    return "(" + f" {op} ".join(f"{var}['{c}'] IS NOT NULL" for c in cols) + ")"
 
+
+def _classify() -> str:
     full = []
     hinted = []
     for s in SIGNATURES:
-        test = f"{has(s.all_of)} AND list_has_any(keys1, [{_sql_list(s.any_of)}])"
+        test = f"{_present('r1', s.all_of, 'AND')} AND {_present('r1', s.any_of, 'OR')}"
         if s.none_of:
-            test += f" AND NOT list_has_any(keys1, [{_sql_list(s.none_of)}])"
+            test += f" AND NOT {_present('r1', s.none_of, 'OR')}"
         full.append(f"WHEN {test} THEN '{s.table}'")
-        hinted.append(f"WHEN regexp_matches(lname, '{s.hint}') AND {has(s.minimal)} "
-                      f"THEN '{s.table}'")
+        hinted.append(f"WHEN regexp_matches(lname, '{s.hint}') AND "
+                      f"{_present('r1', s.minimal, 'AND')} THEN '{s.table}'")
     return "CASE " + " ".join(full + hinted) + " END"
+
+
+_KNOWN = "coalesce(" + ", ".join(f'r."{c}"' for c in ROW_COLUMNS) + ") IS NOT NULL"
+_KEEP = "{" + ", ".join(f"'{c}': r.\"{c}\"" for c in ROW_COLUMNS if c not in _SENSITIVE) + "}"
 
 
 def _no_localhost(expr: str) -> str:
@@ -179,13 +191,13 @@ PREPARE = f"""
     CASE shape WHEN 'event' THEN [columns] WHEN 'snapshot' THEN snapshot
          WHEN 'batch' THEN list_concat(diffResults.added, diffResults.removed) END AS rws,
     coalesce(len(diffResults.added), 0) AS n_added,
-    map_keys(list_filter(rws, lambda r: r IS NOT NULL)[1]) AS keys1,
+    CASE WHEN shape = 'event' THEN columns ELSE list_filter(rws, lambda r: {_KNOWN})[1] END AS r1,
     lower(coalesce(name, '')) AS lname,
     {_classify()} AS tbl,
     CASE WHEN tbl = 'es_process_events' THEN list_transform(rws, lambda r: {{
-        'argv': list_transform(regexp_extract_all(r['cmdline'], '{_TOKEN_RE}'),
+        'argv': list_transform(regexp_extract_all(r.cmdline, '{_TOKEN_RE}'),
                                lambda t: {_unquote("t")}),
-        'ssh': lower(regexp_extract(r['path'], '[^/]*$')) IN ({_sql_list(SSH_CLIENTS)})}})
+        'ssh': lower(regexp_extract(r.path, '[^/]*$')) IN ({_sql_list(SSH_CLIENTS)})}})
     END AS px
 """
 
@@ -196,16 +208,15 @@ _LINE_TIME = (
     "* 1000000 END, epoch_us(try_strptime(regexp_replace(trim(calendarTime), ' +', ' ', 'g'), "
     "'%a %b %d %H:%M:%S %Y UTC')))"
 )
-_SENSITIVE = "('env', 'cmdline')"
 
-#: Stage 1b, evaluated inside read_ndjson: what leaves DuckDB. Every row keeps its map without
-#: ``env`` and ``cmdline``; es_process_events rows add the kept environment entries and the
-#: reduced argv.
+#: Stage 1b, evaluated inside read_ndjson: what leaves DuckDB. Every row keeps its columns but
+#: ``env`` and ``cmdline`` (as ``c``); es_process_events rows add the kept environment entries and
+#: the reduced argv.
 SELECT_LIST = f"""
-    name, shape, tbl, len(rws) AS n_rows, keys1, action,
+    name, shape, tbl, len(rws) AS n_rows, action,
     {_no_localhost("hostIdentifier")} AS h_id,
     CASE WHEN h_id IS NOT NULL AND NOT regexp_matches(h_id, '{_UUID_RE}') THEN h_id
-         ELSE coalesce({_no_localhost("decorations['hostname']")}, {_no_localhost("hostname")},
+         ELSE coalesce({_no_localhost("decorations.hostname")}, {_no_localhost("hostname")},
                        h_id) END AS rec_host,
     {_LINE_TIME} AS line_t_us,
     CASE WHEN name IS NULL AND shape IS NULL AND line_t_us IS NULL
@@ -223,13 +234,14 @@ SELECT_LIST = f"""
               || '''', 'missing')
          END AS problem,
     CASE WHEN tbl IS NOT NULL THEN list_transform(rws, lambda r, j: {{
-        'k': j, 'act': {_ROW_ACTION}, 'h': hash(r),
-        'm': map_from_entries(list_filter(map_entries(r), lambda e: e.key NOT IN {_SENSITIVE})),
+        'k': j, 'act': {_ROW_ACTION}, 'known': {_KNOWN},
+        'h': CASE WHEN shape = 'snapshot' THEN hash(r) END,
+        'c': {_KEEP},
         'argc': CASE WHEN tbl = 'es_process_events' THEN len(px[j].argv) END,
         'args': CASE WHEN tbl = 'es_process_events'
                      THEN {reduce_args("px[j].argv", "px[j].ssh")} END,
         'env_kept': CASE WHEN tbl = 'es_process_events' THEN list_filter(list_transform(
-            list_filter(regexp_extract_all(r['env'], '{_TOKEN_RE}'),
+            list_filter(regexp_extract_all(r.env, '{_TOKEN_RE}'),
                         lambda t: regexp_matches(t, '{_KEPT_TOKEN_RE}')),
             lambda t: {_unquote("t")}), lambda e: regexp_matches(e, '{ENV_RE}')) END
     }}) END AS rws_out
@@ -238,12 +250,12 @@ SELECT_LIST = f"""
 
 def f(col: str) -> str:
     """A text column of the row (``''`` is NULL)."""
-    return f"nullif(x.m['{col}'], '')"
+    return f"nullif(x.c.\"{col}\", '')"
 
 
 def i(col: str) -> str:
     """An integer column of the row (``''`` and non-numbers are NULL)."""
-    return f"TRY_CAST(nullif(trim(x.m['{col}']), '') AS BIGINT)"
+    return f"TRY_CAST(nullif(trim(x.c.\"{col}\"), '') AS BIGINT)"
 
 
 def _seconds(col: str) -> str:
@@ -254,25 +266,33 @@ def _seconds(col: str) -> str:
 #: The rows of one table with their snapshot continuation flag (``{table}``, ``{rows}``; the host
 #: and its origin come in as the parameters ``$ctx_host`` and ``$ctx_inferred``).
 UNNEST_SQL = """
-WITH snaps AS (
-    SELECT src_line, dense_rank() OVER (
-               PARTITION BY name, coalesce(rec_host, $ctx_host) ORDER BY src_line) AS snap_no
-    FROM {rows} WHERE problem IS NULL AND shape = 'snapshot'
-), u AS (
-    SELECT src_line, name, shape, line_t_us,
+WITH u AS (
+    SELECT src_line, name, shape, line_t_us, n_rows,
            coalesce(rec_host, $ctx_host) AS host,
            CASE WHEN rec_host IS NOT NULL THEN false WHEN $ctx_host IS NOT NULL
                 THEN $ctx_inferred END AS host_inferred,
            unnest(rws_out) AS x
     FROM {rows}
     WHERE problem IS NULL AND tbl = '{table}' AND coalesce(rec_host, $ctx_host) IS NOT NULL
-), s AS (SELECT u.*, snaps.snap_no FROM u JOIN snaps USING (src_line)),
-prev AS (SELECT DISTINCT name, host, x.h AS h, snap_no FROM s)
-SELECT u.*, u.src_line * 100000 + u.x.k AS row_key,
-       coalesce(s.snap_no > 1 AND EXISTS (
-           SELECT 1 FROM prev p WHERE p.name = u.name AND p.host IS NOT DISTINCT FROM u.host
-              AND p.h = u.x.h AND p.snap_no = s.snap_no - 1), false) AS dup
-FROM u LEFT JOIN s ON s.src_line = u.src_line AND s.x.k = u.x.k
+), snaps AS (
+    SELECT src_line, dense_rank() OVER (
+               PARTITION BY name, coalesce(rec_host, $ctx_host) ORDER BY src_line) AS snap_no
+    FROM {rows} WHERE problem IS NULL AND shape = 'snapshot'
+), s AS (
+    SELECT src_line, x.k AS k, name, host, x.h AS h, snap_no
+    FROM u JOIN snaps USING (src_line) WHERE shape = 'snapshot'
+), dup AS (
+    SELECT DISTINCT s.src_line, s.k FROM s JOIN s p
+        ON p.name = s.name AND p.host IS NOT DISTINCT FROM s.host AND p.h = s.h
+       AND p.snap_no = s.snap_no - 1
+)
+SELECT u.*, u.src_line * 100000 + u.x.k AS row_key, d.k IS NOT NULL AS dup
+FROM u LEFT JOIN dup d ON d.src_line = u.src_line AND d.k = u.x.k
+"""
+
+#: ``UNNEST_SQL`` for a table without snapshot lines (nothing can continue).
+UNNEST_PLAIN_SQL = UNNEST_SQL[: UNNEST_SQL.index("), snaps AS")] + """)
+SELECT u.*, u.src_line * 100000 + u.x.k AS row_key, false AS dup FROM u
 """
 
 _EV = f"lower({f('event_type')})"
@@ -280,49 +300,49 @@ _EV = f"lower({f('event_type')})"
 #: the unnested rows.
 STATUS: dict[str, str] = {
     "es_process_events": f"""
-        CASE WHEN x.m IS NULL OR {i('pid')} IS NULL
+        CASE WHEN NOT x.known OR {i('pid')} IS NULL
                   OR ({_EV} = 'fork' AND {i('child_pid')} IS NULL) THEN 'bad'
              WHEN x.act = 'removed' OR {_EV} IS NULL OR {_EV} NOT IN ('exec', 'fork', 'exit')
              THEN 'skip' WHEN dup THEN 'dup' ELSE 'ok' END AS status,
         CASE WHEN x.act = 'removed' THEN 'es_process_events:removed'
              ELSE 'es_process_events:' || coalesce({_EV}, 'no_event_type') END AS key,
-        CASE WHEN x.m IS NULL THEN 'the row is not an object of scalar values, or repeats a key'
+        CASE WHEN NOT x.known THEN 'the row has none of the columns of its table (not an object?)'
              WHEN {i('pid')} IS NULL THEN '`pid` is missing or not a number: '
-                  || coalesce('''' || left(x.m['pid'], 40) || '''', 'absent')
+                  || coalesce('''' || left(x.c.pid, 40) || '''', 'absent')
              ELSE 'a fork row without a `child_pid`' END AS msg""",
     "process_open_sockets": f"""
-        CASE WHEN x.m IS NULL OR {i('pid')} IS NULL THEN 'bad'
+        CASE WHEN NOT x.known OR {i('pid')} IS NULL THEN 'bad'
              WHEN x.act = 'removed' OR fam <> 'af_unix' OR {f('path')} IS NULL THEN 'skip'
              WHEN dup THEN 'dup' ELSE 'ok' END AS status,
         CASE WHEN x.act = 'removed' THEN 'process_open_sockets:removed'
              WHEN fam = 'af_unix' THEN 'process_open_sockets:af_unix_no_path'
              ELSE 'process_open_sockets:' || fam END AS key,
-        CASE WHEN x.m IS NULL THEN 'the row is not an object of scalar values, or repeats a key'
+        CASE WHEN NOT x.known THEN 'the row has none of the columns of its table (not an object?)'
              ELSE '`pid` is missing or not a number: '
-                  || coalesce('''' || left(x.m['pid'], 40) || '''', 'absent') END AS msg""",
+                  || coalesce('''' || left(x.c.pid, 40) || '''', 'absent') END AS msg""",
     "logged_in_users": f"""
-        CASE WHEN x.m IS NULL THEN 'bad'
+        CASE WHEN NOT x.known THEN 'bad'
              WHEN coalesce(lower({f('type')}), 'user') <> 'user' THEN 'skip'
              WHEN dup THEN 'dup' ELSE 'ok' END AS status,
         'logged_in_users:' || lower({f('type')}) AS key,
-        'the row is not an object of scalar values, or repeats a key' AS msg""",
+        'the row has none of the columns of its table (not an object?)' AS msg""",
     "last": f"""
-        CASE WHEN x.m IS NULL THEN 'bad'
+        CASE WHEN NOT x.known THEN 'bad'
              WHEN x.act = 'removed' OR last_kind IS NULL THEN 'skip'
              WHEN dup THEN 'dup' ELSE 'ok' END AS status,
         CASE WHEN x.act = 'removed' THEN 'last:removed'
              ELSE 'last:' || coalesce(lower({f('type_name')}), 'type_' || {f('type')}, 'no_type')
              END AS key,
-        'the row is not an object of scalar values, or repeats a key' AS msg""",
+        'the row has none of the columns of its table (not an object?)' AS msg""",
     "interface_addresses": """
-        CASE WHEN x.m IS NULL OR a.kind = 'invalid' THEN 'bad'
+        CASE WHEN NOT x.known OR a.kind = 'invalid' THEN 'bad'
              WHEN x.act = 'removed' OR a.kind <> 'ok' THEN 'skip'
              WHEN dup THEN 'dup' ELSE 'ok' END AS status,
         CASE WHEN x.act = 'removed' THEN 'interface_addresses:removed'
              ELSE 'interface_addresses:' || a.kind END AS key,
-        CASE WHEN x.m IS NULL THEN 'the row is not an object of scalar values, or repeats a key'
+        CASE WHEN NOT x.known THEN 'the row has none of the columns of its table (not an object?)'
              ELSE '`address` is not an IP address: '
-                  || coalesce('''' || left(x.m['address'], 60) || '''', 'absent') END AS msg""",
+                  || coalesce('''' || left(x.c.address, 60) || '''', 'absent') END AS msg""",
 }
 
 #: Extra select items each table's status needs, evaluated first.
@@ -342,7 +362,7 @@ _FORK = f"{_EV} = 'fork'"
 _CODE_SIGNATURE = f"""
     CASE WHEN platform_binary THEN 'platform'
          WHEN team_id IS NOT NULL THEN 'team'
-         WHEN x.m['signing_id'] IS NULL AND {f('codesigning_flags')} IS NULL THEN 'unknown'
+         WHEN x.c.signing_id IS NULL AND {f('codesigning_flags')} IS NULL THEN 'unknown'
          WHEN signing_id IS NULL OR contains({f('codesigning_flags')}, 'NOT_VALID')
          THEN 'unsigned'
          WHEN contains({f('codesigning_flags')}, 'ADHOC')
@@ -366,7 +386,7 @@ OUTPUT: dict[str, str] = {
         {f('path')} AS exe, {f('path')} AS w_exe, lower(regexp_extract(w_exe, '[^/]*$')) AS w_base,
         {norm_path("w_exe")} AS w_norm,
         {f('signing_id')} AS signing_id, {f('team_id')} AS team_id,
-        CASE lower(x.m['platform_binary']) WHEN '1' THEN true WHEN 'true' THEN true
+        CASE lower(x.c.platform_binary) WHEN '1' THEN true WHEN 'true' THEN true
              WHEN '0' THEN false WHEN 'false' THEN false END AS platform_binary,
         CASE WHEN {_EV} = 'exec' THEN x.args END AS args,
         CASE WHEN {_EV} = 'exec' THEN coalesce({i('cmdline_count')}, x.argc) END AS argc,

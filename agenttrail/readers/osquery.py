@@ -74,7 +74,13 @@ import pyarrow.compute as pc
 from agenttrail.addr import halves, parse_ip
 from agenttrail.model import SCHEMAS, FileAccount, Issue, ReadResult
 from agenttrail.readers import _osquery_sql as q
-from agenttrail.readers._io import ReadContext, head_lines, line_excerpts, read_ndjson
+from agenttrail.readers._io import (
+    ReadContext,
+    head_lines,
+    iter_lines,
+    line_excerpts,
+    read_ndjson,
+)
 from agenttrail.readers.eslogger import _with_ssh_targets
 
 NAME = "osquery"
@@ -89,6 +95,7 @@ TARGETS: dict[str, tuple[str, ...]] = {
     "interface_addresses": ("asset",),
 }
 _MAX_WARNINGS = 100
+_SAMPLE_PER_QUERY = 20  # lines per query name whose columns are inventoried
 _HEAD_MARKERS = (
     re.compile(rb'"(unixTime|calendarTime)"\s*:'),
     re.compile(rb'"(columns|snapshot|diffResults)"\s*:\s*[\[{]'),
@@ -145,7 +152,7 @@ def read(ctx: ReadContext) -> ReadResult:
                     .as_py() or 0)
             _emit(ctx, result, sig.table, ok)
         _account(ctx, name, account, statuses, params)
-        account.unknown_keys = _unknown_keys(ctx, name)
+        _unknown_keys(ctx, name, account)
     finally:
         ctx.con.unregister(name)
     replaced = account.details.get("euid_from_uid", 0)
@@ -160,7 +167,10 @@ def read(ctx: ReadContext) -> ReadResult:
 
 def _table_rows(ctx: ReadContext, name: str, table: str, params: dict[str, Any]) -> pa.Table:
     """The unnested rows of one osquery table with their status and normalised columns."""
-    base = q.UNNEST_SQL.replace("{rows}", name).replace("{table}", table)
+    ((snapshots,),) = ctx.con.sql(
+        f"SELECT count(*) FROM {name} WHERE tbl = '{table}' AND shape = 'snapshot'").fetchall()
+    unnest = q.UNNEST_SQL if snapshots else q.UNNEST_PLAIN_SQL
+    base = unnest.replace("{rows}", name).replace("{table}", table)
     pre = q.PRE_STATUS.get(table)
     src = f"(SELECT *, {pre} FROM ({base}))" if pre else f"({base})"
     join = ""
@@ -168,11 +178,10 @@ def _table_rows(ctx: ReadContext, name: str, table: str, params: dict[str, Any])
     if table == "interface_addresses":
         addr_name = f"_osquery_addr_{id(params):x}"
         ctx.con.register(addr_name, _addresses(ctx, name))
-        join = f"LEFT JOIN {addr_name} a ON a.raw = x.m['address']"
+        join = f"LEFT JOIN {addr_name} a ON a.raw = x.c.address"
     sql = f"""
         SELECT src_line, x.k AS k, row_key, host, host_inferred,
-               {q.STATUS[table]}, {q.OUTPUT[table]},
-               count(*) OVER (PARTITION BY src_line) AS n_rows
+               {q.STATUS[table]}, {q.OUTPUT[table]}, n_rows
         FROM {src} {join}
         ORDER BY src_line, k
     """
@@ -186,9 +195,9 @@ def _table_rows(ctx: ReadContext, name: str, table: str, params: dict[str, Any])
 def _addresses(ctx: ReadContext, name: str) -> pa.Table:
     """The distinct interface addresses of the file, canonical, with their kind."""
     raw = [r for (r,) in ctx.con.sql(f"""
-        SELECT DISTINCT x.m['address'] FROM (
+        SELECT DISTINCT x.c.address FROM (
             SELECT unnest(rws_out) AS x FROM {name} WHERE tbl = 'interface_addresses')
-        WHERE x.m['address'] IS NOT NULL ORDER BY 1
+        WHERE x.c.address IS NOT NULL ORDER BY 1
     """).fetchall()]
     out: dict[str, list[Any]] = {"raw": [], "ip": [], "hi": [], "lo": [], "kind": []}
     for value in raw:
@@ -337,25 +346,44 @@ def _account(ctx: ReadContext, name: str, account: FileAccount, statuses: list[p
     account.malformed += len(malformed_lines)
 
 
-def _unknown_keys(ctx: ReadContext, name: str) -> dict[str, dict[str, int]]:
-    """Row columns not documented for the table, counted in lines (first row of each line)."""
-    known = pa.table({
-        "tbl": pa.array([s.table for s in q.SIGNATURES for _ in s.documented], pa.string()),
-        "key": pa.array([c for s in q.SIGNATURES for c in s.documented], pa.string()),
-    })
-    kname = f"_osquery_known_{id(known):x}"
-    ctx.con.register(kname, known)
-    try:
-        rows = ctx.con.sql(f"""
-            SELECT tbl, key, count(*) FROM (
-                SELECT tbl, unnest(keys1) AS key FROM {name}
-                WHERE problem IS NULL AND tbl IS NOT NULL)
-            ANTI JOIN {kname} USING (tbl, key)
-            GROUP BY ALL ORDER BY ALL
-        """).fetchall()
-    finally:
-        ctx.con.unregister(kname)
-    out: dict[str, dict[str, int]] = {}
-    for tbl, key, n in rows:
-        out.setdefault(tbl, {})[key] = n
-    return out
+def _unknown_keys(ctx: ReadContext, name: str, account: FileAccount) -> None:
+    """Row columns not documented for the table, from the first lines of each query (counted in
+    lines; ``details["unknown_keys_records"]`` says how many lines were looked at)."""
+    sample = dict(ctx.con.sql(f"""
+        SELECT src_line, tbl FROM (
+            SELECT src_line, tbl, row_number() OVER (PARTITION BY name ORDER BY src_line) AS n
+            FROM {name} WHERE problem IS NULL AND tbl IS NOT NULL)
+        WHERE n <= {_SAMPLE_PER_QUERY} ORDER BY src_line
+    """).fetchall())
+    documented = {s.table: set(s.documented) for s in q.SIGNATURES}
+    counts: dict[str, dict[str, int]] = {}
+    for line, raw in _raw_lines(ctx, set(sample)).items():
+        try:
+            obj = json.loads(raw)
+        except ValueError:
+            continue
+        diff = obj.get("diffResults") if isinstance(obj.get("diffResults"), dict) else {}
+        found: set[str] = set()
+        for part in ([obj.get("columns")], obj.get("snapshot"), diff.get("added"),
+                     diff.get("removed")):
+            if isinstance(part, list):
+                found.update(k for r in part if isinstance(r, dict) for k in r)
+        table = sample[line]
+        for key in sorted(found - documented[table]):
+            counts.setdefault(table, {})[key] = counts.get(table, {}).get(key, 0) + 1
+    account.unknown_keys = counts
+    account.details["unknown_keys_records"] = len(sample)
+
+
+def _raw_lines(ctx: ReadContext, lines: set[int]) -> dict[int, bytes]:
+    """The given lines as bytes (the file is read again only when there are such lines)."""
+    found: dict[int, bytes] = {}
+    if not lines:
+        return found
+    last = max(lines)
+    for line, raw, _ in iter_lines(ctx.path, ctx.max_line_bytes):
+        if line in lines and raw is not None:
+            found[line] = raw
+        if line >= last:
+            break
+    return found

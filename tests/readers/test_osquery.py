@@ -154,8 +154,8 @@ LINES: list[str] = [
     event(ES, es("exit", 904, 2, "/Applications/X.app/Contents/MacOS/X", second=5,
                  exit_code="9", uid=0, egid=0, team_id="ABCDE12345", platform=False,
                  signing_id="com.x.app", flags="")),
-    # 7: osquery 4.4-4.8 exec, numerics on (JSON numbers), plain space-joined lists
-    event(ES, OLD_ES, numerics=True),
+    # 7: osquery 4.4-4.8 exec, numerics on (JSON numbers, unixTime too), plain space-joined lists
+    event(ES, OLD_ES, numerics=True, unixTime=T, counter=7),
     # 8: an event row logged as removed (osquery does not do this; counted, not used)
     event(ES, es("exec", 905, 1, "/bin/ls", args=["ls"]), action="removed"),
     # 9: AF_UNIX descriptor with its bound path
@@ -511,6 +511,30 @@ def test_snapshot_continuation_is_per_query_and_host(tmp_path: Path) -> None:
     assert a_.balanced()
 
 
+@pytest.mark.parametrize(
+    ("family", "path", "key"),
+    [
+        pytest.param("1", "/tmp/a.sock", None, id="af_unix-documented"),
+        pytest.param("0", "/tmp/a.sock", None, id="af_unix-as-osquery-macos-writes-it"),
+        pytest.param(1, "/tmp/a.sock", None, id="numerics"),
+        pytest.param("1", "", "process_open_sockets:af_unix_no_path", id="no-path"),
+        pytest.param("2", "", "process_open_sockets:af_inet", id="af_inet"),
+        pytest.param("10", "", "process_open_sockets:af_inet6", id="af_inet6-linux-number"),
+        pytest.param("30", "", "process_open_sockets:af_inet6", id="af_inet6-darwin-number"),
+        pytest.param("17", "", "process_open_sockets:family_17", id="other"),
+    ],
+)
+def test_socket_families(tmp_path: Path, family: str | int, path: str, key: str | None) -> None:
+    path_ = tmp_path / "f.log"
+    path_.write_text(event(SOCK, sock(1, path) | {"family": family}) + "\n")
+    result = read_file(path_)
+    if key is None:
+        assert result.tables["socket"].column("socket_path").to_pylist() == [
+            "/private/tmp/a.sock"]
+    else:
+        assert result.account.skipped_by_type == {key: 1}
+
+
 def test_removed_socket_rows_are_counted(tmp_path: Path) -> None:
     path = tmp_path / "r.log"
     path.write_text(batch(SOCK, [], [sock(1, "/tmp/a.sock"), sock(2, "/tmp/b.sock")]) + "\n")
@@ -602,7 +626,7 @@ def test_damaged_file(corpus: Path, tmp_path: Path) -> None:
                                      "snapshot": {"pid": "1"}}).encode(),  # 9: not an array
         event(ES, es("exec", 1, 1, "/bin/ls") | {"pid": "abc"}).encode(),  # 10
         mixed.encode(),  # 11: one good row, one bad: a warning
-        dup_key.encode(),  # 12: a repeated key
+        dup_key.encode(),  # 12: a repeated key: the first one wins
         event(ES, es("fork", 1, 1, "/bin/zsh")).encode(),  # 13: fork without child_pid
         good[1][:200],  # 14: truncated, no newline
     ])
@@ -610,11 +634,11 @@ def test_damaged_file(corpus: Path, tmp_path: Path) -> None:
     path.write_bytes(data)
     result = read_file(path)
     a = result.account
-    assert (a.read, a.normalised, a.meta, a.malformed, a.unread) == (14, 1, 1, 11, 0)
+    assert (a.read, a.normalised, a.meta, a.malformed, a.unread) == (14, 2, 1, 10, 0)
     assert a.skipped_by_type == {"pack_it-compliance_mounts": 1}
     assert a.balanced()
     issues = {i.line: i for i in a.issues}
-    assert sorted(issues) == [2, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14]
+    assert sorted(issues) == [2, 4, 5, 6, 7, 8, 9, 10, 11, 13, 14]
     assert all(i.path == "damaged.log" for i in a.issues)
     assert [i.kind for i in a.issues if i.line == 11] == ["warning"]
     assert all(i.kind == "malformed" for n, i in issues.items() if n != 11)
@@ -625,12 +649,12 @@ def test_damaged_file(corpus: Path, tmp_path: Path) -> None:
     assert "no `columns` object" in issues[9].message
     assert issues[10].message == "`pid` is missing or not a number: 'abc'"
     assert issues[11].message == "row 2 of 2: `pid` is missing or not a number: 'x'"
-    assert "no `columns` object" in issues[12].message
     assert issues[13].message == "a fork row without a `child_pid`"
     assert "truncated" in issues[14].message
     assert issues[10].excerpt.startswith('{"action":"added"') and issues[10].excerpt.endswith("…")
     assert issues[14].location() == "damaged.log:14"
-    assert [r["src_line"] for r in result.tables["socket"].to_pylist()] == [11]
+    assert [(r["src_line"], r["pid"]) for r in result.tables["socket"].to_pylist()] == [
+        (11, 1), (12, 2)]
 
 
 @pytest.mark.parametrize(("text", "read", "meta"), [("", 0, 0), ("\n\n", 2, 2)])
