@@ -47,7 +47,9 @@ counted in ``duplicates`` (and ``normalised``). A line is normalised when at lea
 becomes a table row, else skipped by the commonest key of its rows, else malformed (every row
 bad). Line-level problems (not an object, no ``name``, no rows container, an event-format
 ``action`` other than added/removed, no ``unixTime``/``calendarTime``) make the line malformed.
-Unknown row columns are counted per table in ``unknown_keys``.
+Row columns a table does not document are counted per table in ``unknown_keys``, from the first
+20 lines of each query (``details["unknown_keys_records"]`` lines looked at). Duplicate JSON keys:
+the first one wins (DuckDB's reading).
 
 The host is the record's ``hostIdentifier`` (``decorations.hostname`` or a top-level ``hostname``
 when the identifier is a UUID or missing; ``localhost`` counts as none), else the file's host from

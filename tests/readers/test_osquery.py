@@ -251,6 +251,17 @@ def test_hand_accounting(hand: ReadResult) -> None:
 
 def test_unknown_keys(hand: ReadResult) -> None:
     assert hand.account.unknown_keys == {"es_process_events": {"new_col": 1}}
+    assert hand.account.details["unknown_keys_records"] == 27  # every line but line 23
+
+
+def test_unknown_keys_in_snapshot_and_batch_rows(tmp_path: Path) -> None:
+    path = tmp_path / "k.log"
+    path.write_text("\n".join([
+        snapshot(SOCK, [sock(1, "/tmp/a.sock"), sock(2, "/tmp/b.sock", inode="7")]),
+        batch(USERS, [], [user("a", "console", 1, T) | {"sid": "", "new_one": "x"}]),
+    ]) + "\n")
+    assert read_file(path).account.unknown_keys == {"logged_in_users": {"new_one": 1},
+                                                     "process_open_sockets": {"inode": 1}}
 
 
 SOURCE = {"host": "mac1", "host_inferred": False, "src_file": "hand.log", "src_format": "osquery"}
