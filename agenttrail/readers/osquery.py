@@ -246,13 +246,10 @@ def _emit(ctx: ReadContext, result: ReadResult, table: str, ok: pa.Table) -> Non
             rows = rows.rename_columns(
                 ["src_ip" if c == "source_ip" else c for c in rows.column_names])
             rows = _with(rows, result="accepted", source="osquery_last")
-        names = SCHEMAS[target].names
-        if target == "asset":
-            rows = rows.select([c for c in rows.column_names if c in names])
-        else:
+        if target != "asset":  # assets carry no source reference
             rows = _with(rows, **source)
-            rows = rows.select([c for c in rows.column_names if c in names])
-        result.add(target, rows)
+        names = SCHEMAS[target].names
+        result.add(target, rows.select([c for c in rows.column_names if c in names]))
 
 
 def _with(table: pa.Table, **values: str) -> pa.Table:
