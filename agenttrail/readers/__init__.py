@@ -22,6 +22,7 @@ from agenttrail.readers import (
     eslogger,
     nfdump,
     ocsf_input,
+    osquery,
     sshd_syslog,
     suricata,
     vpcflow,
@@ -30,7 +31,7 @@ from agenttrail.readers import (
 
 #: Every reader, in sniffing order.
 READERS: tuple[ModuleType, ...] = (
-    eslogger, zeek, suricata, elastic, ocsf_input, nfdump, vpcflow, sshd_syslog, auditd,
+    eslogger, osquery, zeek, suricata, elastic, ocsf_input, nfdump, vpcflow, sshd_syslog, auditd,
 )
 
 BY_NAME: dict[str, ModuleType] = {r.NAME: r for r in READERS}

@@ -96,7 +96,7 @@ def env_kept(list_expr: str) -> str:
 
 def env_select(platform: str = "platform") -> str:
     """Process columns from the kept environment (a column named ``env_kept``)."""
-    env = es._env
+    env = es.env_value
     return f"""
     {env("SSH_AUTH_SOCK")} AS auth_sock_raw,
     CASE WHEN {platform} = 'linux' THEN regexp_replace(auth_sock_raw, '/{{2,}}', '/', 'g')

@@ -84,24 +84,39 @@ def _time_us(expr: str) -> str:
 _B = "b"  # the event body (the map's single value, named in PREPARE)
 
 
-def _redact(arg: str, prev: str) -> str:
-    """A kept argument with secret-looking values replaced; ``prev`` is the argument before."""
+def _redact(arg: str, prev: str, ssh: str = "is_ssh_client") -> str:
+    """A kept argument with secret-looking values replaced; ``prev`` is the argument before and
+    ``ssh`` a boolean SQL expression: whether the program is an ssh-family client."""
     generic = (
         f"regexp_replace(regexp_replace(regexp_replace({arg}, '{_PW_OPT_RE}', '\\1{REDACTED}'), "
         f"'{_URL_PW_RE}', '\\1{REDACTED}@', 'g'), '{_AUTH_RE}', '\\1{REDACTED}')"
     )
     return (
         "CASE "
-        f"WHEN NOT is_ssh_client AND {prev} IN ('-p', '--password', '--passwd', '--pass') "
+        f"WHEN NOT {ssh} AND {prev} IN ('-p', '--password', '--passwd', '--pass') "
         f"THEN '{REDACTED}' "
-        f"WHEN NOT is_ssh_client AND {prev} IN ('-u', '--user') AND contains({arg}, ':') "
+        f"WHEN NOT {ssh} AND {prev} IN ('-u', '--user') AND contains({arg}, ':') "
         f"THEN regexp_replace({arg}, ':.*$', ':{REDACTED}', 's') "
-        f"WHEN NOT is_ssh_client AND regexp_matches({arg}, '^-p.') THEN '-p{REDACTED}' "
+        f"WHEN NOT {ssh} AND regexp_matches({arg}, '^-p.') THEN '-p{REDACTED}' "
         f"ELSE {generic} END"
     )
 
 
-_ENV_RE = "^(" + "|".join(ENV_KEEP) + ")="
+def reduce_args(args: str, ssh: str) -> str:
+    """DESIGN §3 argument reduction as SQL over the list expression ``args`` (``VARCHAR[]``):
+    the whole argv, secrets redacted, for ssh-family clients (``ssh``, a boolean SQL expression)
+    and for argv that names an agent socket; else ``argv[0]`` only. NULL stays NULL."""
+    return (
+        f"CASE WHEN {args} IS NULL THEN NULL "
+        f"WHEN {ssh} OR coalesce(list_bool_or(list_transform({args}, "
+        f"lambda a: regexp_matches(a, '{_AGENT_ARG_RE}'))), false) "
+        f"THEN list_transform({args}, lambda a, i: {_redact('a', f'{args}[i - 1]', ssh)}) "
+        f"ELSE {args}[1:1] END"
+    )
+
+
+#: An environment entry whose key DESIGN §3 keeps (the entry as ``KEY=value``).
+ENV_RE = "^(" + "|".join(ENV_KEEP) + ")="
 
 
 #: Stage 1a: names for values the select list uses several times (evaluated in a subquery):
@@ -151,16 +166,12 @@ SELECT_LIST = f"""
     CASE WHEN handled THEN {_B}.to_uid END AS to_uid,
     CASE WHEN handled THEN {_B}.to_username END AS to_username,
     CASE WHEN ev = 'exec'
-         THEN list_filter({_B}.env, lambda e: regexp_matches(e, '{_ENV_RE}')) END AS env_kept,
+         THEN list_filter({_B}.env, lambda e: regexp_matches(e, '{ENV_RE}')) END AS env_kept,
     CASE WHEN ev = 'exec' THEN lower(regexp_extract({_B}.target.executable.path, '[^/]*$'))
          END AS target_base,
     target_base IN ({_sql_list(SSH_CLIENTS)}) AS is_ssh_client,
     CASE WHEN ev = 'exec' THEN len({_B}.args) END AS argc,
-    CASE WHEN ev IS DISTINCT FROM 'exec' OR {_B}.args IS NULL THEN NULL
-         WHEN is_ssh_client OR coalesce(list_bool_or(list_transform({_B}.args,
-              lambda a: regexp_matches(a, '{_AGENT_ARG_RE}'))), false)
-         THEN list_transform({_B}.args, lambda a, i: {_redact("a", f"{_B}.args[i - 1]")})
-         ELSE {_B}.args[1:1] END AS args
+    CASE WHEN ev = 'exec' THEN {reduce_args(f"{_B}.args", "is_ssh_client")} END AS args
 """
 
 
@@ -187,9 +198,21 @@ def _unset(expr: str) -> str:
     return f"CASE WHEN {expr} IN {UNSET_IDS} THEN NULL ELSE {expr} END"
 
 
-def _env(key: str) -> str:
-    return (f"nullif(substr(list_filter(env_kept, lambda e: starts_with(e, '{key}='))[1], "
+def env_value(key: str, kept: str = "env_kept") -> str:
+    """The value of the first ``key=`` entry of the kept environment list ``kept`` (or NULL)."""
+    return (f"nullif(substr(list_filter({kept}, lambda e: starts_with(e, '{key}='))[1], "
             f"{len(key) + 2}), '')")
+
+
+
+#: The ``process`` columns taken from the kept exec environment (a list named ``env_kept``).
+ENV_COLUMNS = f"""
+    {env_value("SSH_AUTH_SOCK")} AS auth_sock_raw, {norm_path("auth_sock_raw")} AS auth_sock,
+    TRY_CAST({env_value("SUDO_UID")} AS BIGINT) AS sudo_uid,
+    {env_value("SUDO_USER")} AS sudo_user, {env_value("USER")} AS env_user,
+    {env_value("LOGNAME")} AS env_logname, {env_value("HOME")} AS env_home,
+    {env_value("TMPDIR")} AS env_tmpdir, {env_value("SSH_CONNECTION")} AS ssh_connection,
+    {env_value("SSH_CLIENT")} AS ssh_client"""
 
 
 def _prefixes(expr: str, prefixes: tuple[str, ...]) -> str:
@@ -202,7 +225,9 @@ SYSTEM_DIRS = ("/usr/bin/", "/bin/", "/sbin/", "/usr/sbin/", "/usr/libexec/", "/
 PACKAGE_DIRS = ("/opt/homebrew/", "/usr/local/Cellar/", "/usr/local/bin/", "/nix/store/",
                 "/opt/local/")
 _INTERPRETER_RE = "(python|perl|ruby|php|lua|tclsh)[0-9.]*|node|osascript|pwsh"
-_CLASSES = f"""
+#: ``exe_class`` and ``exe_location`` (DESIGN §3) as select items over the columns ``w_exe`` (the
+#: executable path), ``w_base`` (its lower-case base name) and ``w_norm`` (the normalised path).
+EXE_CLASSES = f"""
     CASE WHEN w_exe IS NULL THEN NULL
          WHEN w_base IN ({_sql_list(SSH_FAMILY)}) THEN 'ssh_family'
          WHEN regexp_full_match(w_base, '{_INTERPRETER_RE}') THEN 'interpreter'
@@ -217,12 +242,13 @@ _CLASSES = f"""
          WHEN starts_with(w_norm, '/Applications/') THEN 'app'
          WHEN {_prefixes("w_norm", PACKAGE_DIRS)} THEN 'package_manager'
          WHEN starts_with(w_norm, '/Users/') THEN 'user_writable'
-         ELSE 'other' END AS exe_location,
+         ELSE 'other' END AS exe_location"""
+_CLASSES = EXE_CLASSES + """,
     CASE WHEN w_is_platform_binary THEN 'platform'
          WHEN nullif(w_team_id, '') IS NOT NULL THEN 'team'
          WHEN w_signing_id IS NULL AND w_codesigning_flags IS NULL THEN 'unknown'
          WHEN nullif(w_signing_id, '') IS NULL OR (w_codesigning_flags & 1) = 0 THEN 'unsigned'
-         WHEN (w_codesigning_flags & 2) <> 0 OR regexp_full_match(w_signing_id, '.+-[0-9a-f]{{16}}')
+         WHEN (w_codesigning_flags & 2) <> 0 OR regexp_full_match(w_signing_id, '.+-[0-9a-f]{16}')
          THEN 'adhoc'
          ELSE 'unknown' END AS code_signature"""
 
@@ -247,11 +273,7 @@ SELECT src_line, global_seq_num AS src_seq, t_us, ev AS action, {_ACTOR},
     CASE WHEN ev = 'fork' THEN ct[8] ELSE wpt[8] END AS parent_pidversion,
     w_session_id AS session_id, w_tty AS tty,
     args, argc, CASE WHEN ev = 'exec' THEN cwd END AS cwd,
-    {_env("SSH_AUTH_SOCK")} AS auth_sock_raw, {norm_path("auth_sock_raw")} AS auth_sock,
-    TRY_CAST({_env("SUDO_UID")} AS BIGINT) AS sudo_uid, {_env("SUDO_USER")} AS sudo_user,
-    {_env("USER")} AS env_user, {_env("LOGNAME")} AS env_logname, {_env("HOME")} AS env_home,
-    {_env("TMPDIR")} AS env_tmpdir, {_env("SSH_CONNECTION")} AS ssh_connection,
-    {_env("SSH_CLIENT")} AS ssh_client,
+    {ENV_COLUMNS},
     {_time_us("w_start_time")} AS start_t_us,
     CASE WHEN ev = 'exit' AND (exit_stat & 127) = 0 THEN exit_stat >> 8 END AS exit_status
 FROM ({_TOKENS.replace("{events}", _sql_list(PROCESS_EVENTS))})

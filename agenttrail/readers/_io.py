@@ -206,6 +206,20 @@ def iter_lines(path: Path, max_line_bytes: int) -> Iterator[tuple[int, bytes | N
             yield line, chunk.rstrip(b"\n").rstrip(b"\r"), len(chunk)
 
 
+def line_excerpts(ctx: ReadContext, lines: set[int]) -> dict[int, str]:
+    """Excerpts of the given lines (the file is read again only when there are such lines)."""
+    found: dict[int, str] = {}
+    if not lines:
+        return found
+    last = max(lines)
+    for line, raw, _ in iter_lines(ctx.path, ctx.max_line_bytes):
+        if line in lines and raw is not None:
+            found[line] = excerpt(raw)
+        if line >= last:
+            break
+    return found
+
+
 def long_line_issue(rel: str, line: int, length: int, limit: int) -> Issue:
     """The issue for a line over ``max_line_bytes``."""
     return Issue(

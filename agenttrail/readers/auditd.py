@@ -99,9 +99,8 @@ from agenttrail.readers import _auditd_logins as lq
 from agenttrail.readers import _auditd_sql as q
 from agenttrail.readers._io import (
     ReadContext,
-    excerpt,
     head_lines,
-    iter_lines,
+    line_excerpts,
     read_text_lines,
 )
 from agenttrail.readers._syslog import compiled, lit
@@ -278,20 +277,6 @@ def _frame(ctx: ReadContext, account: FileAccount) -> Iterator[pa.Table]:
                 return
 
 
-def _excerpts(ctx: ReadContext, lines: set[int]) -> dict[int, str]:
-    """Excerpts of the given lines, read again (only for files with issues)."""
-    found: dict[int, str] = {}
-    if not lines:
-        return found
-    last = max(lines)
-    for line, raw, _ in iter_lines(ctx.path, ctx.max_line_bytes):
-        if line in lines and raw is not None:
-            found[line] = excerpt(raw)
-        if line >= last:
-            break
-    return found
-
-
 def _fill(sql: str, sub: dict[str, str]) -> str:
     for k, v in sub.items():
         sql = sql.replace(k, v)
@@ -341,7 +326,7 @@ def _account(ctx: ReadContext, account: FileAccount, framing: FileAccount,
         SELECT src_line, status FROM {n['ev']}
         WHERE status IN ({", ".join(lit(k) for k in q.MALFORMED)}) ORDER BY src_line
     """).fetchall()
-    texts = _excerpts(ctx, {line for line, _ in bad_lines} | {line for line, _ in bad_events})
+    texts = line_excerpts(ctx, {line for line, _ in bad_lines} | {line for line, _ in bad_events})
     for line, why in bad_lines:
         if why == "interpreted":
             account.issues.append(Issue(

@@ -69,8 +69,8 @@ import pyarrow as pa
 from agenttrail.model import FileAccount, Issue, ReadResult
 from agenttrail.readers import _elastic_sql as q
 from agenttrail.readers import _endpoint as ep
-from agenttrail.readers._io import ReadContext, head_lines, read_ndjson
-from agenttrail.readers.eslogger import _excerpts, _with_ssh_targets
+from agenttrail.readers._io import ReadContext, head_lines, line_excerpts, read_ndjson
+from agenttrail.readers.eslogger import _with_ssh_targets
 
 NAME = "elastic"
 EXAMPLE = (
@@ -168,7 +168,7 @@ def _account(ctx: ReadContext, name: str, account: FileAccount) -> None:
     bad = ctx.con.sql(
         f"SELECT src_line, no_time, bad_time FROM {name} WHERE t_us IS NULL ORDER BY src_line"
     ).fetchall()
-    texts = _excerpts(ctx, {line for line, *_ in bad})
+    texts = line_excerpts(ctx, {line for line, *_ in bad})
     for line, no_time, bad_time in bad:
         msg = ("no `@timestamp`" if no_time
                else f"`@timestamp` is not an ISO 8601 time: {bad_time!r}")

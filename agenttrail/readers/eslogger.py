@@ -42,7 +42,7 @@ import pyarrow.compute as pc
 from agenttrail.model import FileAccount, Issue, ReadResult
 from agenttrail.readers import _eslogger_keys as keys
 from agenttrail.readers import _eslogger_sql as q
-from agenttrail.readers._io import ReadContext, excerpt, head_lines, iter_lines, read_ndjson
+from agenttrail.readers._io import ReadContext, head_lines, line_excerpts, read_ndjson
 from agenttrail.sshargv import parse_ssh_argv
 
 NAME = "eslogger"
@@ -139,7 +139,7 @@ def _account(ctx: ReadContext, name: str, account: FileAccount) -> None:
         SELECT src_line, n_keys, bad_keys, bad_time FROM {name}
         WHERE n_keys IS DISTINCT FROM 1 OR t_us IS NULL ORDER BY src_line
     """).fetchall()
-    texts = _excerpts(ctx, {line for line, *_ in bad})
+    texts = line_excerpts(ctx, {line for line, *_ in bad})
     for line, n_keys, bad_keys, bad_time in bad:
         if n_keys is None:
             msg = "`event` is missing, not an object, or repeats a key"
@@ -163,20 +163,6 @@ def _account(ctx: ReadContext, name: str, account: FileAccount) -> None:
             account.skip(ev, n)
 
 
-def _excerpts(ctx: ReadContext, lines: set[int]) -> dict[int, str]:
-    """Excerpts of the given lines (read again only when a file has such lines)."""
-    found: dict[int, str] = {}
-    if not lines:
-        return found
-    last = max(lines)
-    for line, raw, _ in iter_lines(ctx.path, ctx.max_line_bytes):
-        if line in lines and raw is not None:
-            found[line] = excerpt(raw)
-        if line >= last:
-            break
-    return found
-
-
 def _sequence_details(ctx: ReadContext, name: str, account: FileAccount) -> None:
     rows = ctx.con.sql(q.SEQ_SQL.replace("{rows}", name)).fetchall()
     account.details["seq_gaps"] = {ev: int(gaps or 0) for ev, gaps, _, _ in rows if ev}
@@ -184,11 +170,12 @@ def _sequence_details(ctx: ReadContext, name: str, account: FileAccount) -> None
     account.details["restarts"] = sum(int(r or 0) for _, _, _, r in rows)
 
 
-def _with_ssh_targets(ctx: ReadContext, process: pa.Table) -> pa.Table:
+def _with_ssh_targets(ctx: ReadContext, process: pa.Table, key: str = "src_line") -> pa.Table:
     """Add the argv parser's destination and agent columns, parsing each distinct argv once.
 
-    Also used by the other readers of exec rows (columns ``src_line``, ``action``, ``exe``,
-    ``args``, ``env_home``, ``env_user``, ``env_logname``, ``platform``; one row per line).
+    Also used by the other readers of exec rows (columns ``action``, ``exe``, ``args``,
+    ``env_home``, ``env_user``, ``env_logname``, ``platform`` and ``key``, a column unique per row
+    by which each parsed result is placed).
     """
     name = f"_eslogger_proc_{id(process):x}"
     base = "lower(regexp_extract(exe, '[^/]*$'))"
@@ -214,7 +201,7 @@ def _with_ssh_targets(ctx: ReadContext, process: pa.Table) -> pa.Table:
         ctx.con.register(kname, parsed)
         try:
             matched = ctx.con.sql(f"""
-                SELECT p.src_line, k.t FROM {name} p JOIN {kname} k
+                SELECT p."{key}" AS k_key, k.t FROM {name} p JOIN {kname} k
                   ON p.args = k.k_args AND p.env_home IS NOT DISTINCT FROM k.k_home
                  AND coalesce(p.env_user, p.env_logname) IS NOT DISTINCT FROM k.k_user
                  AND {base} = k.k_base AND {platform} = k.k_platform
@@ -224,8 +211,8 @@ def _with_ssh_targets(ctx: ReadContext, process: pa.Table) -> pa.Table:
             ctx.con.unregister(kname)
     finally:
         ctx.con.unregister(name)
-    # one process row per line: place each parsed result on its row by src_line
-    where = pc.index_in(process.column("src_line"), value_set=matched.column("src_line"))
+    # place each parsed result on its row by the row's key
+    where = pc.index_in(process.column(key), value_set=matched.column("k_key"))
     found = pc.take(matched.column("t"), where)
     for field in _SSH_RESULT_TYPE:
         process = process.append_column(field.name, pc.struct_field(found, field.name))

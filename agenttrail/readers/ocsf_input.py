@@ -72,8 +72,8 @@ import pyarrow as pa
 from agenttrail.model import FileAccount, Issue, ReadResult
 from agenttrail.readers import _endpoint as ep
 from agenttrail.readers import _ocsf_sql as q
-from agenttrail.readers._io import ReadContext, excerpt, head_lines, read_ndjson
-from agenttrail.readers.eslogger import _excerpts, _with_ssh_targets
+from agenttrail.readers._io import ReadContext, excerpt, head_lines, line_excerpts, read_ndjson
+from agenttrail.readers.eslogger import _with_ssh_targets
 
 NAME = "ocsf"
 EXAMPLE = (
@@ -186,7 +186,7 @@ def _account(
         WHERE cls IS NULL OR (t_us IS NULL AND kind IS NOT NULL) ORDER BY src_line
     """).fetchall()
     if texts is None:
-        texts = _excerpts(ctx, {ln for ln, *_ in bad})
+        texts = line_excerpts(ctx, {ln for ln, *_ in bad})
     for line, cls, no_time, bad_time in bad:
         if cls is None:
             msg = "no integer `class_uid`"

@@ -35,6 +35,7 @@ FORMATS: dict[str, tuple[tuple[str, ...], Converter | None]] = {
     "eslogger": (("endpoint",), None),
     "zeek": (("flow",), None),
     "syslog": (("login",), None),
+    "osquery": (("endpoint",), _lazy("osquery")),
     "elastic": (("endpoint",), _lazy("elastic")),
     "suricata": (("flow",), _lazy("suricata")),
     "nfdump": (("flow",), _lazy("nfdump")),
