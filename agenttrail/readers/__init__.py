@@ -16,10 +16,10 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from agenttrail.readers import eslogger, sshd_syslog, zeek
+from agenttrail.readers import eslogger, journald, sshd_syslog, unified_log, utmpdump, wtmp, zeek
 
 #: Every reader, in sniffing order.
-READERS: tuple[ModuleType, ...] = (eslogger, zeek, sshd_syslog)
+READERS: tuple[ModuleType, ...] = (eslogger, zeek, journald, unified_log, wtmp, utmpdump, sshd_syslog)
 
 BY_NAME: dict[str, ModuleType] = {r.NAME: r for r in READERS}
 

@@ -321,11 +321,11 @@ def messages_sql(src: str) -> str:
     """
 
 
-#: Columns :func:`login_sql` and :func:`span_sql` need in a reader's record table, besides the
-#: :func:`messages_sql` columns (joined on ``src_line``).
+#: Columns :func:`login_sql` and :func:`span_sql` need in a reader's record table; ``kind`` and
+#: ``repeats`` are the :func:`messages_sql` columns of the record (NULL for other programs).
 RECORD_COLUMNS = (
     "src_line", "status", "t_us", "host", "host_inferred", "program", "pid", "is_sshd",
-    "time_inferred", "year_inferred", "seq",
+    "time_inferred", "year_inferred", "seq", "kind", "repeats",
 )
 
 
