@@ -1,0 +1,1 @@
+"""Converters from a simulated dataset to other real formats: ``convert(src, dst)`` per format."""
