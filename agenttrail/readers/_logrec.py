@@ -142,7 +142,7 @@ def _account(ctx: ReadContext, account: FileAccount, rec: str, host_hint: str,
         SELECT COALESCE(SUM(repeats - 1) FILTER (status = 'normalised'), 0),
                count(*) FILTER (host IS NULL AND {used}),
                min(src_line) FILTER (host IS NULL AND {used})
-        FROM {rec}""").fetchone() or (0, 0, None)
+        FROM {rec}""").fetchall()[0]
     account.duplicates += int(dup)
     for line, problem, text in con.execute(
             f"SELECT src_line, problem, excerpt FROM {rec} WHERE status = 'malformed' "
@@ -152,7 +152,7 @@ def _account(ctx: ReadContext, account: FileAccount, rec: str, host_hint: str,
                                     hints.get(problem, "")))
     if account.unread:
         (last,) = con.execute(
-            f"SELECT max(src_line) FROM {rec} WHERE status = 'malformed'").fetchone() or (None,)
+            f"SELECT max(src_line) FROM {rec} WHERE status = 'malformed'").fetchall()[0]
         account.issues.append(Issue(
             ctx.rel, last, "unread",
             f"abandoned after {ctx.max_consecutive_malformed} malformed records in a row; "

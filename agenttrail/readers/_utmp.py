@@ -173,7 +173,7 @@ def _account(ctx: ReadContext, account: FileAccount, rec: str) -> None:
         account.issues.append(Issue(ctx.rel, line, "malformed", error, excerpt(text or "")))
     if account.unread:
         (last,) = con.execute(
-            f"SELECT max(src_line) FROM {rec} WHERE status = 'malformed'").fetchone() or (None,)
+            f"SELECT max(src_line) FROM {rec} WHERE status = 'malformed'").fetchall()[0]
         account.issues.append(Issue(
             ctx.rel, last, "unread",
             f"abandoned after {ctx.max_consecutive_malformed} malformed records in a row; "

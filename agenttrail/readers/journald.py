@@ -346,7 +346,7 @@ def _records_sql(fields: str) -> str:
 def _mismatch_warning(ctx: ReadContext, account: FileAccount, records: str) -> None:
     n, first = ctx.con.execute(
         f"SELECT count(*), min(src_line) FROM {records} "
-        "WHERE status = 'sshd_identifier_mismatch'").fetchone() or (0, None)
+        "WHERE status = 'sshd_identifier_mismatch'").fetchall()[0]
     if n:
         account.issues.append(Issue(
             ctx.rel, first, "warning",
