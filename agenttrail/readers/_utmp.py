@@ -121,14 +121,12 @@ def _status_sql(ctx: ReadContext, entries: str) -> str:
         SELECT src_line, lead(t_us) OVER (PARTITION BY tty ORDER BY src_line) AS line_end_us,
             lead(src_line) OVER (PARTITION BY tty ORDER BY src_line) AS line_end_at
         FROM e WHERE action IN ('login', 'logout')),
+    y AS (SELECT src_line AS sys_end_at, t_us AS sys_end_us FROM e
+          WHERE action IN ('boot', 'shutdown')),
     s AS (
-        SELECT e.*, l.line_end_us, l.line_end_at,
-            first_value(CASE WHEN action IN ('boot', 'shutdown') THEN src_line END IGNORE NULLS)
-                OVER w AS sys_end_at,
-            first_value(CASE WHEN action IN ('boot', 'shutdown') THEN t_us END IGNORE NULLS)
-                OVER w AS sys_end_us
+        SELECT e.*, l.line_end_us, l.line_end_at, y.sys_end_at, y.sys_end_us
         FROM e LEFT JOIN l USING (src_line)
-        WINDOW w AS (ORDER BY src_line ROWS BETWEEN 1 FOLLOWING AND UNBOUNDED FOLLOWING)),
+        ASOF LEFT JOIN y ON e.src_line < y.sys_end_at),
     p AS (
         SELECT *,
             CASE WHEN action = 'login' THEN CASE

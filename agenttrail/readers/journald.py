@@ -52,6 +52,7 @@ import json
 import re
 import uuid
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -179,7 +180,12 @@ def _read_json(ctx: ReadContext, account: FileAccount) -> pa.Table:
 
 def _read_export(ctx: ReadContext, account: FileAccount) -> pa.Table:
     """Export records as one row each: the :data:`FIELDS` columns, ``src_line`` (the record's
-    first line), ``error`` (why the record is malformed) and ``excerpt``."""
+    first line), ``error`` (why the record is malformed) and ``excerpt``.
+
+    Fast path (no binary field, all UTF-8): Arrow splits the file into lines and numbers the
+    records by a running count of empty lines; DuckDB picks the fields. Otherwise Python frames
+    the records (binary fields hold any bytes, newlines included) into the same lines.
+    """
     data = ctx.path.read_bytes()
     lines = pc.split_pattern(pa.array([data], pa.large_binary()), b"\n").flatten()
     blank = pc.equal(pc.binary_length(lines), 0)
@@ -192,11 +198,16 @@ def _read_export(ctx: ReadContext, account: FileAccount) -> pa.Table:
         no_eq = pc.and_(pc.invert(pc.match_substring(text, "=")), pc.invert(blank))
         fast = not pc.any(no_eq).as_py()
     if fast:
-        kv = _export_lines_fast(ctx, text)
+        kv = pa.table({
+            "rid": pc.cumulative_sum(blank.cast(pa.int64())),
+            "ln": pa.array(np.arange(1, len(text) + 1, dtype=np.int64)),
+            "line": text,
+            "error": pa.nulls(len(text), pa.string()),
+        })
     else:
         account.details["export_binary_fields"] = True
-        kv = _export_lines_slow(ctx, data)
-    del data, lines
+        kv = _export_lines_slow(data)
+    del data, lines, blank
     name = f"_journald_kv_{uuid.uuid4().hex[:12]}"
     ctx.con.register(name, kv)
     try:
@@ -207,39 +218,19 @@ def _read_export(ctx: ReadContext, account: FileAccount) -> pa.Table:
     return table
 
 
-def _export_lines_fast(ctx: ReadContext, text: pa.Array) -> pa.Table:
-    """``(rid, ln, key, value, line, error)`` of a text-only export, all in SQL."""
-    name = f"_journald_lines_{uuid.uuid4().hex[:12]}"
-    ctx.con.register(name, pa.table({"line": text}))
-    try:
-        return ctx.con.sql(f"""
-        WITH l AS (SELECT r.ln, t.line FROM range(1, {len(text) + 1}) r(ln)
-                   POSITIONAL JOIN {name} t),
-        k AS (SELECT ln, line, SUM(CASE WHEN line = '' THEN 1 ELSE 0 END)
-                  OVER (ORDER BY ln ROWS UNBOUNDED PRECEDING) AS rid
-              FROM l)
-        SELECT rid, ln, substr(line, 1, strpos(line, '=') - 1) AS key,
-            substr(line, strpos(line, '=') + 1) AS value, line, NULL::VARCHAR AS error
-        FROM k WHERE line <> ''
-        """).to_arrow_table()
-    finally:
-        ctx.con.unregister(name)
-
-
-def _export_lines_slow(ctx: ReadContext, data: bytes) -> pa.Table:
-    """Python framing of an export with binary fields (or bytes that are not UTF-8)."""
+def _export_lines_slow(data: bytes) -> pa.Table:
+    """Python framing of an export with binary fields (or bytes that are not UTF-8): the same
+    ``(rid, ln, line, error)`` as the fast path, a binary field given as ``KEY=value``."""
     rids: list[int] = []
     lns: list[int] = []
-    keys: list[str] = []
-    values: list[str | None] = []
+    lines: list[str] = []
     errors: list[str | None] = []
     size, pos, ln, rid, in_record = len(data), 0, 1, 0, False
 
-    def add(key: bytes, value: bytes | None, error: str | None = None) -> None:
+    def add(line: str, error: str | None = None) -> None:
         rids.append(rid)
         lns.append(ln)
-        keys.append(key.decode("utf-8", errors="replace"))
-        values.append(None if value is None else _decode(value))
+        lines.append(line)
         errors.append(error)
 
     while pos < size:
@@ -253,28 +244,26 @@ def _export_lines_slow(ctx: ReadContext, data: bytes) -> pa.Table:
         in_record = True
         line = data[pos:end]
         if b"=" in line:
-            key, _, value = line.partition(b"=")
-            add(key, value)
+            add(_decode(line))
             pos, ln = end + 1, ln + 1
             continue
         start = end + 1  # binary field: KEY \n le64 length, the bytes, \n
         length = int.from_bytes(data[start:start + 8], "little") if start + 8 <= size else -1
         stop = start + 8 + length
         if length < 0 or stop >= size or data[stop] != 0x0A:
-            add(line, None, f"binary field {_decode(line[:40])!r} has a length that runs past "
+            add(_decode(line), f"binary field {_decode(line[:40])!r} has a length that runs past "
                 "its record; the rest of the record is skipped")
             nxt = data.find(b"\n\n", end)
             new_pos = size if nxt < 0 else nxt + 1
             ln += data.count(b"\n", pos, new_pos)
             pos = new_pos
             continue
-        add(line, data[start + 8:stop])
+        add(_decode(line) + "=" + _decode(data[start + 8:stop]))
         ln += data.count(b"\n", pos, stop + 1)
         pos = stop + 1
     return pa.table({
         "rid": pa.array(rids, pa.int64()), "ln": pa.array(lns, pa.int64()),
-        "key": pa.array(keys, pa.string()), "value": pa.array(values, pa.string()),
-        "line": pa.array(keys, pa.string()), "error": pa.array(errors, pa.string()),
+        "line": pa.array(lines, pa.large_string()), "error": pa.array(errors, pa.string()),
     })
 
 
@@ -286,21 +275,24 @@ def _decode(raw: bytes) -> str:
 
 
 def _export_records_sql(kv: str, max_field: int) -> str:
-    """One row per export record from its ``(rid, ln, key, value, line, error)`` lines."""
+    """One row per export record from its ``(rid, ln, line, error)`` lines (empty lines, which
+    separate records, included)."""
     cols = ",\n".join(
-        f"arg_min(value, ln) FILTER (key = {lit(field)}) AS {col}" for col, field in FIELDS.items()
+        f"arg_min(substr(line, {len(field) + 2}), ln) FILTER (starts_with(line, {lit(field + '=')}))"
+        f" AS {col}" for col, field in FIELDS.items()
     )
     return f"""
     WITH k AS (
-        SELECT *, CASE
+        SELECT rid, ln, line, CASE
             WHEN error IS NOT NULL THEN error
-            WHEN NOT regexp_matches(key, '^[A-Z_][A-Z0-9_]*$')
+            WHEN NOT regexp_matches(line, '^[A-Z_][A-Z0-9_]*=')
                 THEN 'line ' || ln || ' is not FIELD=value'
-            WHEN length(value) > {int(max_field)}
-                THEN 'field ' || key || ' of ' || length(value) || ' characters is longer than '
+            WHEN length(line) - strpos(line, '=') > {int(max_field)}
+                THEN 'field ' || split_part(line, '=', 1) || ' of '
+                     || (length(line) - strpos(line, '=')) || ' characters is longer than '
                      || 'the limit of {int(max_field)}'
             END AS problem
-        FROM {kv})
+        FROM {kv} WHERE line <> '')
     SELECT min(ln) AS src_line, {cols},
         arg_min(problem, ln) FILTER (problem IS NOT NULL) AS error,
         arg_min(line, ln) AS excerpt
@@ -337,7 +329,9 @@ def _records_sql(fields: str) -> str:
                   AND COALESCE(TRY_CAST(srt AS BIGINT), TRY_CAST(rt AS BIGINT)) IS NOT NULL
                 THEN 'sshd_identifier_mismatch' END AS status,
         error AS problem,
-        COALESCE(excerpt, message) AS excerpt,
+        CASE WHEN error IS NOT NULL
+                  OR COALESCE(TRY_CAST(srt AS BIGINT), TRY_CAST(rt AS BIGINT)) IS NULL
+             THEN COALESCE(excerpt, message) END AS excerpt,
         false AS time_inferred
     FROM f
     """

@@ -205,11 +205,11 @@ def _text_sql(lines: str) -> str:
     return f"""
     WITH k AS MATERIALIZED (
         SELECT src_line, text, CASE
-            WHEN regexp_matches(text, {sl.regex(META)}) THEN 'meta'
+            WHEN NOT regexp_matches(text, '^[0-9]{{4}}-')
+                THEN CASE WHEN regexp_matches(text, {sl.regex(META)}) THEN 'meta' ELSE 'bare' END
             WHEN regexp_matches(text, '^[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}} [^ ]+\\s+0x[0-9a-fA-F]+\\s')
                 THEN 'default'
-            WHEN regexp_matches(text, '^[0-9]{{4}}-') THEN 'syslog'
-            ELSE 'bare' END AS cand
+            ELSE 'syslog' END AS cand
         FROM {lines}),
     u AS ({sl.union_extract("k", "cand", "text", STYLES, _FIELDS)}),
     r AS (SELECT *, regexp_extract(COALESCE(rest, ''), {sl.regex(REST)}, [{rest}]) AS x FROM u),
@@ -237,7 +237,9 @@ def _text_sql(lines: str) -> str:
              WHEN cand = 'bare' AND pid IS NOT NULL THEN {sl.lit(_NOTIME)}
              WHEN pid IS NULL THEN 'not a unified log line (syslog or default style)'
              WHEN t_us IS NULL THEN 'impossible timestamp' END AS problem,
-        text AS excerpt, false AS time_inferred
+        CASE WHEN cand NOT IN ('default', 'syslog') OR pid IS NULL OR t_us IS NULL THEN text
+             END AS excerpt,
+        false AS time_inferred
     FROM t
     """
 
@@ -278,7 +280,7 @@ def _json_sql(rows: str) -> str:
                   {_SSHD}) THEN 'sshd_other_sender' END AS status,
         CASE WHEN timestamp IS NULL THEN 'record without a timestamp'
              WHEN t_us IS NULL THEN 'impossible timestamp ' || timestamp END AS problem,
-        eventMessage AS excerpt, false AS time_inferred
+        CASE WHEN t_us IS NULL THEN eventMessage END AS excerpt, false AS time_inferred
     FROM t
     """
 

@@ -17,8 +17,8 @@ Example input (FORMATS §4.8): fixed 384-byte little-endian records, Linux x86-6
 
 Strings are NUL-padded and not always NUL-terminated: a value ends at its first NUL or at the
 field's end. Bytes that are not UTF-8 are read as Latin-1. ``ut_tv`` seconds are read unsigned
-(1970–2106). The parse is vectorised: the file becomes one Arrow fixed-width array whose fields are
-sliced and reinterpreted in place; the address and the rows are made in DuckDB.
+(1970–2106). The parse is vectorised: NumPy views the file as an array of records (no per-record
+Python), Arrow takes the columns, and DuckDB formats addresses and builds the rows.
 
 Output and accounting (one unit per 384-byte record, its 1-based ordinal as the line) are those of
 :mod:`agenttrail.readers._utmp`. A trailing partial record is malformed, located by its ordinal
@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import uuid
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -100,35 +101,64 @@ def read(ctx: ReadContext) -> ReadResult:
     return result
 
 
+#: The record as a NumPy structured type (glibc ``struct utmp``, x86-64 and aarch64).
+DTYPE = np.dtype([
+    ("ut_type", "<i2"), ("pad", "<i2"), ("pid", "<i4"), ("tty", "V32"), ("ut_id", "V4"),
+    ("user", "V32"), ("ut_host", "V256"), ("exit", "<i2", (2,)), ("session", "<i4"),
+    ("sec", "<u4"), ("usec", "<i4"), ("addr", "u1", (16,)), ("reserved", "V20"),
+])
+assert DTYPE.itemsize == RECORD
+assert all(DTYPE.fields[k][1] == off for k, (off, _) in FIELDS.items())
+
+
 def _entries(data: bytes, n: int) -> pa.Table:
     """The raw fields of ``n`` whole records as Arrow columns (no per-record Python)."""
-    records = pa.FixedSizeBinaryArray.from_buffers(pa.binary(RECORD), n, [None, pa.py_buffer(data)])
-    cols: dict[str, pa.Array] = {"src_line": pa.array(range(1, n + 1), pa.int64())}
-    for name, (off, size) in FIELDS.items():
-        raw = pc.binary_slice(records, off, off + size)
-        if name in ("ut_type", "pad"):
-            cols[name] = raw.view(pa.int16()).cast(pa.int64())
-        elif name in ("pid", "usec"):
-            cols[name] = raw.view(pa.int32()).cast(pa.int64())
-        elif name == "sec":
-            cols[name] = raw.view(pa.uint32()).cast(pa.int64())
-        elif name == "addr":
-            cols[name] = raw.cast(pa.binary())
-        else:
-            cols[name] = _c_string(raw)
-    cols["partial"] = pa.nulls(n, pa.string())
+    rec = np.frombuffer(data, dtype=DTYPE, count=n)
+    addr = rec["addr"]
+    nonzero = addr.any(axis=1)
+    v4 = nonzero & ~addr[:, 4:].any(axis=1)
+    word = np.ascontiguousarray(addr[:, :4]).view(">u4").reshape(n).astype(np.int64)
+    cols: dict[str, pa.Array] = {
+        "src_line": pa.array(np.arange(1, n + 1, dtype=np.int64)),
+        "ut_type": pa.array(rec["ut_type"].astype(np.int64)),
+        "pad": pa.array(rec["pad"].astype(np.int64)),
+        "pid": pa.array(rec["pid"].astype(np.int64)),
+        "tty": _c_string(rec["tty"], 32),
+        "ut_id": _c_string(rec["ut_id"], 4),
+        "user": _c_string(rec["user"], 32),
+        "ut_host": _c_string(rec["ut_host"], 256),
+        "sec": pa.array(rec["sec"].astype(np.int64)),
+        "usec": pa.array(rec["usec"].astype(np.int64)),
+        # IPv4 as its 32-bit value; IPv6 (rarer) as the 16 bytes, formatted in SQL
+        "addr4": pa.array(word, mask=~v4),
+        "addr6": pc.if_else(
+            pa.array(nonzero & ~v4),
+            pa.FixedSizeBinaryArray.from_buffers(
+                pa.binary(16), n, [None, pa.py_buffer(np.ascontiguousarray(addr))]),
+            pa.scalar(None, pa.binary(16)),
+        ).cast(pa.binary()),
+        "partial": pa.nulls(n, pa.string()),
+    }
     return pa.table(cols)
 
 
-def _c_string(raw: pa.Array) -> pa.Array:
-    """Fixed-width NUL-padded fields as text: up to the first NUL, UTF-8 or else Latin-1."""
-    cut = pc.list_element(pc.split_pattern(raw.cast(pa.binary()), b"\0", max_splits=1), 0)
+def _c_string(field: np.ndarray, width: int) -> pa.Array:
+    """Fixed-width NUL-padded fields as text: up to the first NUL (or the field's end), UTF-8 or
+    else Latin-1. Vectorised: the kept bytes of every row, in row order, are the string data."""
+    raw = np.ascontiguousarray(field).view(np.uint8).reshape(len(field), width)
+    nul = raw == 0
+    length = np.where(nul.any(axis=1), nul.argmax(axis=1), width)
+    keep = np.arange(width) < length[:, None]
+    offsets = np.zeros(len(field) + 1, dtype=np.int64)
+    np.cumsum(length, out=offsets[1:])
+    binary = pa.Array.from_buffers(
+        pa.large_binary(), len(field), [None, pa.py_buffer(offsets), pa.py_buffer(raw[keep])])
     try:
-        return cut.cast(pa.string())
+        return binary.cast(pa.large_string()).cast(pa.string())
     except pa.ArrowInvalid:  # some value is not UTF-8: decode the distinct values one by one
-        distinct = pc.unique(cut)
+        distinct = pc.unique(binary)
         text = [None if v is None else _decode(v) for v in distinct.to_pylist()]
-        return pc.take(pa.array(text, pa.string()), pc.index_in(cut, value_set=distinct))
+        return pc.take(pa.array(text, pa.string()), pc.index_in(binary, value_set=distinct))
 
 
 def _decode(raw: bytes) -> str:
@@ -150,29 +180,25 @@ def _partial(ordinal: int, offset: int, size: int, schema: pa.Schema) -> pa.Tabl
 
 def _entries_sql(raw: str) -> str:
     """The :data:`agenttrail.readers._utmp.ENTRY` table from the raw fields."""
-    h = "hex(addr)"
-
-    def byte(i: int) -> str:
-        return f"CAST(('0x' || substr({h}, {2 * i + 1}, 2)) AS INTEGER)"
-
-    v4 = " || '.' || ".join(f"CAST({byte(i)} AS VARCHAR)" for i in range(4))
+    h = "hex(addr6)"
+    v4 = " || '.' || ".join(f"CAST((addr4 >> {sh}) & 255 AS VARCHAR)" for sh in (24, 16, 8, 0))
     v6 = " || ':' || ".join(f"lower(substr({h}, {4 * i + 1}, 4))" for i in range(8))
     return f"""
-    SELECT src_line, ut_type, pid, tty, ut_id, user, ut_host,
-        CASE WHEN addr IS NULL OR {h} = repeat('0', 32) THEN NULL
-             WHEN substr({h}, 9) = repeat('0', 24) THEN {v4}
-             ELSE {v6} END AS addr,
-        sec * 1000000 + usec AS t_us,
-        CASE WHEN partial IS NOT NULL THEN partial
-             WHEN ut_type NOT BETWEEN 0 AND 9 OR pad <> 0
-                THEN 'ut_type ' || ut_type || ' is not a utmp record type (0-9): not a utmp '
-                     || 'record, or the file is shifted'
-             WHEN usec NOT BETWEEN 0 AND 999999
-                THEN 'ut_tv microseconds ' || usec || ' out of range: not a utmp record'
-             END AS error,
-        CASE WHEN partial IS NOT NULL THEN NULL
-             ELSE '[' || ut_type || '] [' || pid || '] [' || COALESCE(ut_id, '') || '] ['
-                  || COALESCE(user, '') || '] [' || COALESCE(tty, '') || '] ['
-                  || COALESCE(ut_host, '') || ']' END AS excerpt
-    FROM {raw}
+    WITH e AS (
+        SELECT src_line, ut_type, pid, tty, ut_id, user, ut_host,
+            CASE WHEN addr4 IS NOT NULL THEN {v4} WHEN addr6 IS NOT NULL THEN {v6} END AS addr,
+            sec * 1000000 + usec AS t_us,
+            CASE WHEN partial IS NOT NULL THEN partial
+                 WHEN ut_type NOT BETWEEN 0 AND 9 OR pad <> 0
+                    THEN 'ut_type ' || ut_type || ' is not a utmp record type (0-9): not a utmp '
+                         || 'record, or the file is shifted'
+                 WHEN usec NOT BETWEEN 0 AND 999999
+                    THEN 'ut_tv microseconds ' || usec || ' out of range: not a utmp record'
+                 END AS error
+        FROM {raw})
+    SELECT *, CASE WHEN error IS NOT NULL AND ut_type IS NOT NULL
+            THEN '[' || ut_type || '] [' || pid || '] [' || COALESCE(ut_id, '') || '] ['
+                 || COALESCE(user, '') || '] [' || COALESCE(tty, '') || '] ['
+                 || COALESCE(ut_host, '') || ']' END AS excerpt
+    FROM e
     """
