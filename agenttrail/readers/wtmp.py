@@ -1,4 +1,4 @@
-"""Login records in glibc utmp/wtmp/btmp binary files (``/var/log/wtmp``, ``/var/run/utmp``).
+"""Login records in glibc utmp/wtmp binary files (``/var/log/wtmp``, ``/var/run/utmp``).
 
 Example input (FORMATS §4.8): fixed 384-byte little-endian records, Linux x86-64/aarch64 layout
 (32-bit times)::
@@ -23,6 +23,9 @@ Python), Arrow takes the columns, and DuckDB formats addresses and builds the ro
 Output and accounting (one unit per 384-byte record, its 1-based ordinal as the line) are those of
 :mod:`agenttrail.readers._utmp`. A trailing partial record is malformed, located by its ordinal
 and byte offset. ``NEEDS_HOST``: the records name no host of their own.
+
+A btmp file (failed logins) reads too, but sshd writes those as LOGIN_PROCESS records, which
+are ``skipped_by_type['login_process']``: failed logins come from the sshd log sources.
 
 Not read: wtmpdb (the SQLite ``/var/lib/wtmpdb/wtmp.db`` of Debian 13 and openSUSE), big-endian
 and 64-bit-time layouts, macOS utmpx.
