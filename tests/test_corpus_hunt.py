@@ -73,6 +73,16 @@ EXPECTED = {
     "aws-vpc-flow-docs/vpc_flow_v5_custom_examples.log": ("vpcflow", 3, 2, 0, 1, 0),
     # 3 lines, all of queries the reader does not use (jq -r .name | sort | uniq -c: 1 + 2)
     "macos/osquery_results_event_format_sample.jsonl": ("osquery", 3, 0, 3, 0, 0),
+    "macos/macos_unified_log_sshd_syslog_style_2020.log": ("unified_log", 21, 15, 6, 0, 0),
+    "macos/macos_unified_log_sshd_session_2026_excerpts.log": ("unified_log", 17, 1, 5, 4, 7),
+    "macos/macos_unified_log_loginwindow_tcc_syslog_style_2023.log": (
+        "unified_log", 10, 0, 10, 0, 0),
+    "util-linux-wtmp/utmp_wtmp-a.LE": ("wtmp", 19, 12, 7, 0, 0),
+    "util-linux-wtmp/utmp_wtmp-b.LE": ("wtmp", 10, 10, 0, 0, 0),
+    "util-linux-wtmp/utmp_wtmp-ipv6.LE": ("wtmp", 2, 2, 0, 0, 0),
+    "util-linux-wtmp/utmp_txt-a": ("utmpdump", 19, 12, 7, 0, 0),
+    "util-linux-wtmp/utmp_txt-b": ("utmpdump", 10, 10, 0, 0, 0),
+    "util-linux-wtmp/utmp_txt-ipv6": ("utmpdump", 2, 2, 0, 0, 0),
 }
 
 

@@ -20,18 +20,24 @@ from agenttrail.readers import (
     auditd,
     elastic,
     eslogger,
+    journald,
     nfdump,
     ocsf_input,
     osquery,
     sshd_syslog,
     suricata,
+    unified_log,
+    utmpdump,
     vpcflow,
+    wtmp,
     zeek,
 )
 
-#: Every reader, in sniffing order.
+#: Every reader, in sniffing order: binary and strongly marked formats first, syslog-like text
+#: (which many text files resemble) last.
 READERS: tuple[ModuleType, ...] = (
-    eslogger, osquery, zeek, suricata, elastic, ocsf_input, nfdump, vpcflow, sshd_syslog, auditd,
+    eslogger, osquery, zeek, suricata, journald, elastic, ocsf_input, unified_log, wtmp,
+    utmpdump, nfdump, vpcflow, sshd_syslog, auditd,
 )
 
 BY_NAME: dict[str, ModuleType] = {r.NAME: r for r in READERS}

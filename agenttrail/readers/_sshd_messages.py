@@ -1,7 +1,7 @@
 """The OpenSSH sshd message catalogue as a table of anchored patterns (FORMATS §4.3–4.4).
 
-Shared by every reader that sees sshd message text (syslog files now; journald ``MESSAGE`` and
-the macOS unified log later). A message goes through these steps, all in SQL:
+Shared by every reader that sees sshd message text (syslog files, journald ``MESSAGE``, the macOS
+unified log's ``eventMessage``). A message goes through these steps, all in SQL:
 
 1. a Solaris ``[ID 800047 auth.info]`` prefix is dropped and the text trimmed;
 2. rsyslog's ``message repeated N times: [ msg ]`` is unwrapped to ``msg`` (``repeats`` = N);
@@ -22,13 +22,16 @@ the **last** `` from <ip> port <n>`` (greedy ``.*``), and up to the last `` from
 has no port. (The fail2ban corpus line ``Failed password ... ssh2: from 10.10.1.2 port 55555 ssh2``
 therefore reads as user ``test from 127.0.0.1 port 58946 ssh2:`` from 10.10.1.2: password
 authentication never logs auth-info after ``ssh2``, so that is the only reading real sshd allows.)
+
+:func:`login_sql` and :func:`span_sql` turn a reader's classified records into ``login`` and
+``source_span`` rows, so every sshd-text reader builds them the same way.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from agenttrail.readers._syslog import regex, union_extract
+from agenttrail.readers._syslog import lit, regex, union_extract
 
 # the ``who`` qualifier before an address in closed/disconnected lines (packet.c remote_id)
 _WHO = r"(?P<who>authenticating\ user|invalid\ user|user)"
@@ -315,4 +318,55 @@ def messages_sql(src: str) -> str:
         lip AS server_ip, TRY_CAST(lport AS BIGINT) AS server_port,
         NULLIF(key.key_type, '') AS key_type, NULLIF(key.key_fp, '') AS key_fp
     FROM (SELECT *, regexp_extract(extra, {regex(KEY)}, ['key_type', 'key_fp']) AS key FROM u)
+    """
+
+
+#: Columns :func:`login_sql` and :func:`span_sql` need in a reader's record table; ``kind`` and
+#: ``repeats`` are the :func:`messages_sql` columns of the record (NULL for other programs).
+RECORD_COLUMNS = (
+    "src_line", "status", "t_us", "host", "host_inferred", "program", "pid", "is_sshd",
+    "time_inferred", "year_inferred", "seq", "kind", "repeats",
+)
+
+
+def login_sql(rec: str, msg: str, *, source: str, fmt: str, rel: str) -> str:
+    """SQL: ``login`` rows of the ``normalised`` records of ``rec`` with their messages ``msg``.
+
+    ``rec`` holds :data:`RECORD_COLUMNS` (one row per record, ``status`` its accounting), ``msg``
+    the output of :func:`messages_sql`. The server address is propagated from ``Connection from
+    ... on ...`` records of the same (host, client ip, client port), or of the same (host, pid, ip)
+    for rows without a port.
+    """
+    return f"""
+    WITH l AS (SELECT a.*, m.* EXCLUDE (src_line, kind, repeats)
+               FROM {rec} a JOIN {msg} m USING (src_line) WHERE a.status = 'normalised'),
+    c AS (SELECT host, src_ip, src_port, src_line, server_ip AS c_ip, server_port AS c_port
+          FROM l WHERE kind = 'connection' AND server_ip IS NOT NULL AND src_port IS NOT NULL),
+    p AS (SELECT host, pid, src_ip, src_line, server_ip AS p_ip, server_port AS p_port
+          FROM l WHERE kind = 'connection' AND server_ip IS NOT NULL AND pid IS NOT NULL)
+    SELECT l.t_us, l.host, l.host_inferred, l.user, l.src_ip, l.src_port,
+        COALESCE(l.server_ip, c.c_ip, CASE WHEN l.src_port IS NULL THEN p.p_ip END) AS server_ip,
+        COALESCE(l.server_port, c.c_port, CASE WHEN l.src_port IS NULL THEN p.p_port END)
+            AS server_port,
+        l.program, l.method, l.key_type, l.key_fp, l.result, l.pid, {lit(source)} AS source,
+        l.message, l.time_inferred, l.year_inferred, {lit(rel)} AS src_file, l.src_line,
+        l.seq AS src_seq, {lit(fmt)} AS src_format
+    FROM l
+    ASOF LEFT JOIN c ON l.host IS NOT DISTINCT FROM c.host AND l.src_ip = c.src_ip
+        AND l.src_port = c.src_port AND l.src_line >= c.src_line
+    ASOF LEFT JOIN p ON l.host IS NOT DISTINCT FROM p.host AND l.pid = p.pid
+        AND l.src_ip = p.src_ip AND l.src_line >= p.src_line
+    ORDER BY l.src_line
+    """
+
+
+def span_sql(rec: str, *, source: str, fmt: str) -> str:
+    """SQL: one ``source_span`` row per (host, program) over every usable record of ``rec``
+    (any program: DESIGN §5 login coverage); ``sshd_records`` counts the ``is_sshd`` ones."""
+    return f"""
+    SELECT host, {lit(source)} AS source, {lit(fmt)} AS format, program,
+        min(t_us) AS first_t_us, max(t_us) AS last_t_us, count(*) AS records,
+        count(*) FILTER (is_sshd) AS sshd_records
+    FROM {rec} WHERE status NOT IN ('meta', 'malformed', 'unread')
+    GROUP BY host, program ORDER BY host NULLS LAST, program NULLS LAST
     """

@@ -46,7 +46,7 @@ import pyarrow as pa
 from agenttrail.model import FileAccount, Issue, ReadResult
 from agenttrail.readers import _syslog as sl
 from agenttrail.readers._io import ReadContext, excerpt, head_lines, read_text_lines
-from agenttrail.readers._sshd_messages import messages_sql
+from agenttrail.readers._sshd_messages import login_sql, messages_sql, span_sql
 
 if TYPE_CHECKING:
     import duckdb
@@ -105,8 +105,10 @@ def read(ctx: ReadContext) -> ReadResult:
         con.execute(f"CREATE TEMP TABLE {names['all']} AS {status}")
         con.execute(f"DROP TABLE {names['env']}")
         _account(ctx, account, names)
-        result.add("login", con.sql(_login_sql(ctx, names)).to_arrow_table())
-        result.add("source_span", con.sql(_span_sql(names["all"])).to_arrow_table())
+        login = login_sql(names["all"], names["msg"], source=SOURCE, fmt=NAME, rel=ctx.rel)
+        result.add("login", con.sql(login).to_arrow_table())
+        span = span_sql(names["all"], source=SOURCE, fmt=NAME)
+        result.add("source_span", con.sql(span).to_arrow_table())
     finally:
         con.unregister(names["lines"])
         for view in offsets:
@@ -340,41 +342,3 @@ def _malformed(rel: str, line: int, text: str, env: str, wall_us: int | None,
     else:
         msg, hint = "impossible or missing timestamp", ""
     return Issue(rel, line, "malformed", msg, excerpt(text), hint)
-
-
-def _login_sql(ctx: ReadContext, names: dict[str, str]) -> str:
-    """``login`` rows; server address propagated from ``Connection from ... on ...`` lines of the
-    same (host, client ip, client port), or of the same (host, pid, ip) for rows without a port."""
-    rec, msg = names["all"], names["msg"]
-    return f"""
-    WITH l AS (SELECT a.*, m.* EXCLUDE (src_line, kind, repeats)
-               FROM {rec} a JOIN {msg} m USING (src_line) WHERE a.status = 'normalised'),
-    c AS (SELECT host, src_ip, src_port, src_line, server_ip AS c_ip, server_port AS c_port
-          FROM l WHERE kind = 'connection' AND server_ip IS NOT NULL AND src_port IS NOT NULL),
-    p AS (SELECT host, pid, src_ip, src_line, server_ip AS p_ip, server_port AS p_port
-          FROM l WHERE kind = 'connection' AND server_ip IS NOT NULL AND pid IS NOT NULL)
-    SELECT l.t_us, l.host, l.host_inferred, l.user, l.src_ip, l.src_port,
-        COALESCE(l.server_ip, c.c_ip, CASE WHEN l.src_port IS NULL THEN p.p_ip END) AS server_ip,
-        COALESCE(l.server_port, c.c_port, CASE WHEN l.src_port IS NULL THEN p.p_port END)
-            AS server_port,
-        l.program, l.method, l.key_type, l.key_fp, l.result, l.pid, {sl.lit(SOURCE)} AS source,
-        l.message, l.time_inferred, l.year_inferred, {sl.lit(ctx.rel)} AS src_file, l.src_line,
-        l.seq AS src_seq, {sl.lit(NAME)} AS src_format
-    FROM l
-    ASOF LEFT JOIN c ON l.host IS NOT DISTINCT FROM c.host AND l.src_ip = c.src_ip
-        AND l.src_port = c.src_port AND l.src_line >= c.src_line
-    ASOF LEFT JOIN p ON l.host IS NOT DISTINCT FROM p.host AND l.pid = p.pid
-        AND l.src_ip = p.src_ip AND l.src_line >= p.src_line
-    ORDER BY l.src_line
-    """
-
-
-def _span_sql(rec: str) -> str:
-    """One ``source_span`` row per (host, program) over every usable line."""
-    return f"""
-    SELECT host, {sl.lit(SOURCE)} AS source, {sl.lit(NAME)} AS format, program,
-        min(t_us) AS first_t_us, max(t_us) AS last_t_us, count(*) AS records,
-        count(*) FILTER (is_sshd) AS sshd_records
-    FROM {rec} WHERE status NOT IN ('meta', 'malformed', 'unread')
-    GROUP BY host, program ORDER BY host NULLS LAST, program NULLS LAST
-    """

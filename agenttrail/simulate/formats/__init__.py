@@ -41,6 +41,7 @@ FORMATS: dict[str, tuple[tuple[str, ...], Converter | None]] = {
     "nfdump": (("flow",), _lazy("nfdump")),
     "vpcflow": (("flow",), _lazy("vpcflow")),
     "auditd": (("login",), _lazy("auditd_login")),
+    "journald": (("login",), _lazy("journald")),
     # OCSF carries every family: Process Activity, Network Activity and Authentication events
     "ocsf": (("endpoint", "flow", "login"), _lazy("ocsf_input")),
 }
