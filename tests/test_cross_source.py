@@ -7,8 +7,9 @@ source port and login each time. What each source cannot see is asserted as a do
 difference, not glossed over:
 
 * osquery polls open sockets (``process_open_sockets``) instead of seeing each connect, so the
-  chain is seeded from the exec environment (``agent_env_foreign_socket``) and from the open-socket
-  snapshot when the process is still alive at a poll;
+  chain is seeded from the exec environment (``agent_env_foreign_socket``); its
+  ``es_process_events`` rows carry no audit user, so the actor is root (principal "system") and
+  the acting login user is only claimed by ``SUDO_USER``, unverified;
 * Elastic Defend has no UNIX-socket events and no audit user: the chain is seeded from
   ``process.env_vars`` (``agent_env_foreign_socket``) only, the actor is root with no audit user
   (principal "system"), and the acting login user is only claimed by ``SUDO_USER``, unverified;
@@ -34,7 +35,7 @@ SETS = {
     "elastic+nfdump+auditd": (("elastic", "nfdump", "auditd"), {"agent_env_foreign_socket"}),
     "ocsf": (("ocsf",), {"agent_env_foreign_socket"}),
 }
-NO_AUDIT_USER = {"elastic+nfdump+auditd"}
+NO_AUDIT_USER = {"osquery+suricata+journald", "elastic+nfdump+auditd"}
 
 
 def _hunt(tmp: Path, formats: tuple[str, ...]) -> tuple[dict[str, Any], dict[str, Any]]:
