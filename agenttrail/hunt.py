@@ -13,10 +13,13 @@ from typing import Any
 
 import duckdb
 import ibis
+import pyarrow as pa
 
 from agenttrail import __version__, detect
+from agenttrail.blast import blast_radius
 from agenttrail.config import Settings
-from agenttrail.incidents import build
+from agenttrail.excerpts import cited_records
+from agenttrail.incidents import Incident, Signal, build
 from agenttrail.ingest import Ingested, ingest
 from agenttrail.normalise import dedupe, normalise
 from agenttrail.report import Evidence, build_report, coverage_counts, needed_rows
@@ -44,10 +47,33 @@ def connect(settings: Settings) -> duckdb.DuckDBPyConnection:
     return con
 
 
-def hunt(
+@dataclass
+class Analysis:
+    """Everything the pipeline computed, before the Report: tables, detection output, incidents.
+
+    ``explain --socket/--flow/--login`` reads the detection tables from here; ``backend`` still
+    holds the materialised enrichment tables (``e_proc``, ``e_sock_ev``, ...) until ``close()``.
+    """
+
+    ingested: Ingested
+    tables: dict[str, pa.Table]
+    found: detect.Detected
+    incidents: list[Incident]
+    signals: list[Signal]
+    con: duckdb.DuckDBPyConnection
+    backend: Any
+    timings: dict[str, float]
+    started: float
+
+    def close(self) -> None:
+        """Release the DuckDB connection."""
+        self.con.close()
+
+
+def analyse(
     paths: list[str], settings: Settings, progress: Callable[[str], None] | None = None
-) -> HuntResult:
-    """Run the whole pipeline and return the Report."""
+) -> Analysis:
+    """Read, normalise, detect and group; the caller closes the returned analysis."""
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
     con = connect(settings)
@@ -68,7 +94,28 @@ def hunt(
         settings.windows.incident_gap * 1_000_000,
     )
     timings["detect_s"] = time.perf_counter() - t2
-    evidence = Evidence.from_tables(tables, found.flow, needed_rows(signals))
+    return Analysis(ing, tables, found, incidents, signals, con, backend, timings, t0)
+
+
+def hunt(
+    paths: list[str], settings: Settings, progress: Callable[[str], None] | None = None
+) -> HuntResult:
+    """Run the whole pipeline and return the Report."""
+    a = analyse(paths, settings, progress)
+    try:
+        return report_of(a, settings)
+    finally:
+        a.close()
+
+
+def report_of(a: Analysis, settings: Settings) -> HuntResult:
+    """The Report of an analysis: incidents with their blast radius, cited records, coverage."""
+    timings = dict(a.timings)
+    tables, found, signals = a.tables, a.found, a.signals
+    blast = blast_radius(a.incidents, tables, found, a.backend, settings)
+    need = needed_rows(signals)
+    need["login"] |= {r for rows in blast.values() for r in rows["login_rows"]}
+    evidence = Evidence.from_tables(tables, found.flow, need)
     scope = {
         "since_us": settings.since_us,
         "until_us": settings.until_us,
@@ -76,18 +123,19 @@ def hunt(
         "inputs_root": ".",
     }
     report = build_report(
-        accounts=ing.accounts,
-        incidents=incidents,
+        accounts=a.ingested.accounts,
+        incidents=a.incidents,
         signals=signals,
         links=found.links,
-        coverage=coverage_counts(tables, found.flow_eval, found.flow, con),
+        coverage=coverage_counts(tables, found.flow_eval, found.flow, a.con),
         evidence=evidence,
         settings=settings,
         scope=scope,
+        blast={uid: b["doc"] for uid, b in blast.items()},
+        records=cited_records(evidence, a.ingested.root),
     )
-    timings["total_s"] = time.perf_counter() - t0
-    con.close()
-    return HuntResult(report=report, ingested=ing, timings=timings)
+    timings["total_s"] = time.perf_counter() - a.started
+    return HuntResult(report=report, ingested=a.ingested, timings=timings)
 
 
 def dumps(obj: Any) -> str:
