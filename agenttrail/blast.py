@@ -34,7 +34,7 @@ ORIGIN_INCIDENT = "incident_login"
 ORIGIN_VICTIM = "victim_login"
 
 
-def _tables(backend: Any, settings: Settings) -> Tables:
+def enriched_tables(backend: Any, settings: Settings) -> Tables:
     """The enriched tables ``detect.run`` left on the backend, as the detections see them."""
     b = backend.table
     return Tables(
@@ -77,7 +77,7 @@ def blast_radius(
     victims = {(inc.key[0], v) for inc in incidents if (v := _victim(inc)) is not None}
     own_fps: dict[tuple[str, int], set[str]] = defaultdict(set)
     if victims:
-        lin = lineage(_tables(backend, settings)).to_pyarrow().to_pylist()
+        lin = lineage(enriched_tables(backend, settings)).to_pyarrow().to_pylist()
         sessions = {(r["host"], r["uid"], r["asid"])
                     for r in backend.table("e_user_asid").to_pyarrow().to_pylist()}
         for r in lin:

@@ -127,6 +127,14 @@ def hunt(
     fail_on: Annotated[str, typer.Option(
         help="Exit 1 when an incident is at or above: low, medium, high, critical, none.")] = "high",
     strict: Annotated[bool, typer.Option(help="Exit 3 when any input file had issues.")] = False,
+    output_format: Annotated[str, typer.Option(
+        "--format", help="Incident table as: table (terminal) or csv (stdout, or "
+        "DIR/incidents.csv with -o).")] = "table",
+    redact: Annotated[str | None, typer.Option(
+        help="Pseudonymise names in every output: comma-separated users, hosts, paths.")] = None,
+    redact_key: Annotated[Path | None, typer.Option(
+        help="Key file for --redact (default DIR/redact.key; created with a random key when "
+        "absent). The same key gives byte-identical output.")] = None,
     debug: Annotated[bool, typer.Option(help="Show tracebacks.")] = False,
 ) -> None:
     """Hunt exported telemetry for SSH agent hijacking and write the findings.
@@ -141,6 +149,10 @@ def hunt(
     if fail_on not in (*SEVERITY, "none"):
         err.print(f"error: --fail-on must be one of {', '.join(SEVERITY)}, none")
         raise typer.Exit(EXIT_USAGE)
+    if output_format not in ("table", "csv"):
+        err.print("error: --format must be table or csv")
+        raise typer.Exit(EXIT_USAGE)
+    redactor = _redactor(redact, redact_key, output) if redact else None
     settings = _settings(
         config,
         host=host, host_from_path=host_from_path, internal=internal, assets=assets, tz=tz,
@@ -161,12 +173,24 @@ def hunt(
             raise
         err.print(f"error: {type(exc).__name__}: {exc} (run again with --debug for details)")
         raise typer.Exit(EXIT_INPUT) from exc
+    if redactor is not None:
+        redactor.collect_tables(result.ingested.tables)
+        result.report = redactor.report(result.report)
     report = result.report
     if output is not None:
-        write_outputs(result, output, sys.argv)
-    render(report, Console(highlight=False, width=None if sys.stdout.isatty() else 120))
+        write_outputs(result, output, sys.argv, redactor.apply if redactor else None)
+    if output_format == "csv":
+        from agenttrail.outputs.csv import render as render_csv
+
+        if output is not None:
+            (output / "incidents.csv").write_text(render_csv(report), encoding="utf-8")
+        else:
+            sys.stdout.write(render_csv(report))
+    if output_format == "table" or output is not None:
+        render(report, Console(highlight=False, width=None if sys.stdout.isatty() else 120))
     if output is not None:
-        err.print(f"wrote {output}/findings.json, findings.jsonl, report.json, run.json")
+        extra = ", incidents.csv" if output_format == "csv" else ""
+        err.print(f"wrote {output}/findings.json, findings.jsonl, report.json, run.json{extra}")
     totals = report["inputs"]["totals"]
     any_issue = any(f["issues_total"] for f in report["inputs"]["files"])
     threshold = SEVERITY.get(fail_on, 99)
@@ -180,6 +204,154 @@ def hunt(
     if usable == 0 or (strict and any_issue):
         raise typer.Exit(EXIT_INPUT)
     raise typer.Exit(EXIT_OK)
+
+
+def _load_report(from_dir: Path) -> dict:
+    path = from_dir / "report.json"
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        err.print(Text(f"error: {path}: no report here; write one with `agenttrail hunt ... -o "
+                       f"{from_dir}`"))
+        raise typer.Exit(EXIT_USAGE) from exc
+    except (OSError, ValueError) as exc:
+        err.print(Text(f"error: {path}: not a readable report ({exc})"))
+        raise typer.Exit(EXIT_USAGE) from exc
+
+
+@app.command()
+def explain(
+    args: Annotated[list[str] | None, typer.Argument(
+        help="INCIDENT_ID (a uid prefix of 8+ characters) with --from; or the inputs (files, "
+        "folders) with --socket, --flow or --login.", show_default=False)] = None,
+    from_dir: Annotated[Path | None, typer.Option(
+        "--from", help="Folder of a hunt's output: reads only its report.json.")] = None,
+    timeline: Annotated[str | None, typer.Option(
+        help="Print the incident's events for Timesketch instead: csv or jsonl.")] = None,
+    socket: Annotated[str | None, typer.Option(
+        help="Why no incident for this socket path? (reads the inputs again)")] = None,
+    flow: Annotated[str | None, typer.Option(
+        help="Why no incident for this flow (Zeek uid)? (reads the inputs again)")] = None,
+    login: Annotated[str | None, typer.Option(
+        help="Why no incident for this login record, as FILE:LINE (FILE as the report names "
+        "it)? (reads the inputs again)")] = None,
+    config: Annotated[Path | None, typer.Option(help="TOML config (as for hunt).")] = None,
+    host: Annotated[str | None, typer.Option(help="As for hunt.")] = None,
+    host_from_path: Annotated[str | None, typer.Option(help="As for hunt.")] = None,
+    internal: Annotated[list[str] | None, typer.Option(help="As for hunt.")] = None,
+    assets: Annotated[str | None, typer.Option(help="As for hunt.")] = None,
+    tz: Annotated[str | None, typer.Option(help="As for hunt.")] = None,
+    year: Annotated[int | None, typer.Option(help="As for hunt.")] = None,
+    collected_at: Annotated[str | None, typer.Option(help="As for hunt.")] = None,
+    since: Annotated[str | None, typer.Option(help="As for hunt.")] = None,
+    until: Annotated[str | None, typer.Option(help="As for hunt.")] = None,
+    only_host: Annotated[str | None, typer.Option(help="As for hunt.")] = None,
+    threads: Annotated[int | None, typer.Option(help="As for hunt.")] = None,
+    memory_limit: Annotated[str | None, typer.Option(help="As for hunt.")] = None,
+    temp_dir: Annotated[str | None, typer.Option(help="As for hunt.")] = None,
+    max_line_bytes: Annotated[int | None, typer.Option(help="As for hunt.")] = None,
+    input_format: Annotated[str | None, typer.Option(help="As for hunt.")] = None,
+    redact: Annotated[str | None, typer.Option(
+        help="Pseudonymise names: comma-separated users, hosts, paths.")] = None,
+    redact_key: Annotated[Path | None, typer.Option(
+        help="Key file for --redact (default: DIR/redact.key of --from; created when "
+        "absent).")] = None,
+    debug: Annotated[bool, typer.Option(help="Show tracebacks.")] = False,
+) -> None:
+    """Explain an incident for a responder, or why a socket, flow or login made none.
+
+    `explain INCIDENT_ID --from DIR` prints the evidence chain (each event with its file and
+    line, the key that joined it to the next step and the time between them), the playbook
+    checks of the analytic and the blast radius of the victim's keys, from DIR/report.json only.
+
+    `explain --socket PATH | --flow UID | --login FILE:LINE INPUT... [hunt options]` reads the
+    inputs again and says which step matched and which failed, and why.
+    """
+    from agenttrail import explain as ex
+
+    targets = [x for x in (socket, flow, login) if x is not None]
+    args = args or []
+    if timeline is not None and timeline not in ("csv", "jsonl"):
+        err.print("error: --timeline must be csv or jsonl")
+        raise typer.Exit(EXIT_USAGE)
+    redactor = None
+    if from_dir is not None:
+        if targets or len(args) != 1:
+            err.print("error: give exactly one INCIDENT_ID with --from DIR (and no --socket, "
+                      "--flow or --login)")
+            raise typer.Exit(EXIT_USAGE)
+        report = _load_report(from_dir)
+        if redact:
+            redactor = _redactor(redact, redact_key, from_dir)
+            report = redactor.report(report)
+        try:
+            inc = ex.find_incident(report, args[0])
+        except ex.ExplainError as exc:
+            err.print(Text(f"error: {exc}"))
+            raise typer.Exit(EXIT_USAGE) from exc
+        if timeline:
+            sys.stdout.write(ex.timeline_text(ex.timeline(report, inc), timeline))
+            raise typer.Exit(EXIT_OK)
+        ex.render(report, inc, Console(highlight=False, width=None if sys.stdout.isatty()
+                                       else 120))
+        raise typer.Exit(EXIT_OK)
+    if len(targets) != 1 or not args:
+        err.print("error: give INCIDENT_ID --from DIR, or one of --socket PATH, --flow UID, "
+                  "--login FILE:LINE followed by the inputs")
+        raise typer.Exit(EXIT_USAGE)
+    if timeline:
+        err.print("error: --timeline needs INCIDENT_ID --from DIR")
+        raise typer.Exit(EXIT_USAGE)
+    from agenttrail import why
+
+    settings = _settings(
+        config,
+        host=host, host_from_path=host_from_path, internal=internal, assets=assets, tz=tz,
+        year=year, collected_at_us=_time(collected_at, "--collected-at"),
+        since_us=_time(since, "--since"), until_us=_time(until, "--until"),
+        only_host=only_host, threads=threads, memory_limit=memory_limit, temp_dir=temp_dir,
+        max_line_bytes=max_line_bytes, input_format=_input_format(input_format),
+    )
+    if redact:
+        redactor = _redactor(redact, redact_key, None)
+    logging.basicConfig(level=logging.DEBUG if debug else logging.WARNING)
+    try:
+        target = why.Target.parse(socket=socket, flow=flow, login=login)
+        lines = why.explain(args, settings, target)
+    except why.WhyError as exc:
+        err.print(Text(f"error: {exc}"))
+        raise typer.Exit(EXIT_USAGE) from exc
+    except (InputError, ConfigError) as exc:
+        err.print(Text(f"error: {exc}"))
+        raise typer.Exit(EXIT_USAGE) from exc
+    except Exception as exc:
+        if debug:
+            raise
+        err.print(Text(f"error: {type(exc).__name__}: {exc} (run again with --debug)"))
+        raise typer.Exit(EXIT_INPUT) from exc
+    out = Console(highlight=False, width=None if sys.stdout.isatty() else 120)
+    for line in lines:
+        out.print(Text(redactor.text(line) if redactor else line))
+    raise typer.Exit(EXIT_OK)
+
+
+def _redactor(spec: str, key_file: Path | None, outdir: Path | None):
+    from agenttrail.redact import RedactError, Redactor, load_or_create_key
+
+    try:
+        kinds = Redactor.parse_kinds(spec)
+        if key_file is None and outdir is None:
+            raise RedactError("--redact needs --redact-key FILE (or -o DIR / --from DIR, where "
+                              "DIR/redact.key is used)")
+        path = key_file or outdir / "redact.key"  # type: ignore[operator]
+        key, created = load_or_create_key(path)
+    except RedactError as exc:
+        err.print(Text(f"error: {exc}"))
+        raise typer.Exit(EXIT_USAGE) from exc
+    if created:
+        err.print(Text(f"created redaction key {path}: keep it, and do not share it with the "
+                       "redacted outputs"))
+    return Redactor(key, kinds)
 
 
 @app.command()

@@ -143,8 +143,14 @@ def dumps(obj: Any) -> str:
     return json.dumps(obj, indent=2, ensure_ascii=False) + "\n"
 
 
-def write_outputs(result: HuntResult, outdir: Path, argv: list[str]) -> None:
-    """Write findings.json, findings.jsonl, report.json and run.json into ``outdir``."""
+def write_outputs(
+    result: HuntResult, outdir: Path, argv: list[str],
+    redact: Callable[[Any], Any] | None = None,
+) -> None:
+    """Write findings.json, findings.jsonl, report.json and run.json into ``outdir``.
+
+    ``redact`` rewrites run.json's strings (argv, input root) the way the Report was redacted.
+    """
     outdir.mkdir(parents=True, exist_ok=True)
     findings = result.report["findings"]
     (outdir / "findings.json").write_text(dumps(findings), encoding="utf-8")
@@ -167,4 +173,4 @@ def write_outputs(result: HuntResult, outdir: Path, argv: list[str]) -> None:
             "ibis": ibis.__version__,
         },
     }
-    (outdir / "run.json").write_text(dumps(run), encoding="utf-8")
+    (outdir / "run.json").write_text(dumps(redact(run) if redact else run), encoding="utf-8")
