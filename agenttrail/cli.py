@@ -37,6 +37,8 @@ app = typer.Typer(
 )
 config_app = typer.Typer(help="Print or check the TOML config.", no_args_is_help=True)
 app.add_typer(config_app, name="config")
+export_app = typer.Typer(help="Export the detection logic for other tools.", no_args_is_help=True)
+app.add_typer(export_app, name="export")
 
 err = Console(stderr=True, highlight=False)
 
@@ -445,6 +447,27 @@ def simulate(
         raise typer.Exit(EXIT_USAGE) from exc
     run_simulate(output, seed=seed, scenarios=scenario or None, scale=scale, formats=names)
     Console(highlight=False).print(f"wrote {output}")
+
+
+@export_app.command("sigma")
+def export_sigma(
+    output: Annotated[Path, typer.Option("-o", "--output", help="Folder for the .yml rules.")],
+) -> None:
+    """Write Sigma rules: single-event rules and v2 temporal_ordered correlations for the chain.
+
+    Each rule notes what the Sigma form loses (`sigma_loss`); README.md in the folder lists
+    the rules and the detections Sigma cannot express. The rules are checked with pySigma.
+    """
+    from agenttrail.outputs import sigma
+
+    written = sigma.write(output)
+    problems = sigma.check(output)
+    for p in problems:
+        err.print(Text(f"error: {p}"))
+    if problems:
+        raise typer.Exit(EXIT_INPUT)
+    Console(highlight=False).print(Text(f"wrote {len(written) - 1} rules and README.md to "
+                                        f"{output}"))
 
 
 @app.command()

@@ -233,27 +233,27 @@ def render(report: dict[str, Any], inc: dict[str, Any], console: Console) -> Non
     p(Text(f"{inc['title']}", style="bold"))
     p(Text(f"incident {inc['uid']}"))
     p(Text(f"{inc['severity']}, score {inc['score']}, status {inc['status']}, rule "
-           f"{inc['rule_id']}, host {inc.get('host') or '-'}"))
+           f"{inc['rule_id']}, host {inc.get('host') or '-'}"), soft_wrap=True)
     p(Text(f"from {_ms(inc['first_us'])} to {_ms(inc['last_us'])}"))
     p()
     p(Text("Evidence chain", style="bold underline"))
     steps = chain(report, inc)
     for n, (a, b) in enumerate(zip(steps, [*steps[1:], None], strict=True), 1):
-        p(Text(f"{n:>2}. {_ms(a.t_us):<24} {a.kind:<8} ") + Text(a.text))
+        p(Text(f"{n:>2}. {_ms(a.t_us):<24} {a.kind:<8} ") + Text(a.text), soft_wrap=True)
         if a.file:
-            p(Text(f"{'':13}{a.file}:{a.line}", style="dim"))
-        if a.excerpt:
-            p(Text(f"{'':13}| {a.excerpt}", style="dim"), soft_wrap=False, overflow="fold")
+            p(Text(f"{'':13}{a.file}:{a.line}", style="dim"), soft_wrap=True)
+        if a.excerpt and not a.excerpt.startswith("{"):  # JSON records: see --timeline
+            p(Text(f"{'':13}| {a.excerpt}", style="dim"), soft_wrap=True)
         if b is not None:
             gap = None if a.t_us is None or b.t_us is None else b.t_us - a.t_us
             p(Text(f"{'':6}-> joined by {a.join or 'the incident key'}; next step "
-                   f"{_dt(gap)}", style="cyan"))
+                   f"{_dt(gap)}", style="cyan"), soft_wrap=True)
     p()
     p(Text("Playbook checks", style="bold underline"))
     for title, lines in playbook(report, inc):
         p(Text(f"{title}:", style="bold"))
         for line in lines:
-            p(Text(f"  - {line}"))
+            p(Text(f"  - {line}"), soft_wrap=True)
     p()
     _render_blast(inc, console)
 
@@ -352,19 +352,21 @@ def _render_blast(inc: dict[str, Any], console: Console) -> None:
         p(Text("  no key fingerprint of the victim is known (no login with a logged key)"))
         return
     for k in fps:
-        p(Text(f"  key {k['key_fp']} (from: {', '.join(o.replace('_', ' ') for o in k['origin'])})"))
+        origin = ", ".join(o.replace("_", " ") for o in k["origin"])
+        p(Text(f"  key {k['key_fp']} (from: {origin})"), soft_wrap=True)
     p(Text(f"  logins carrying it from {_ms(b['from_us'])} to {_ms(b['to_us'])}: "
            f"{len(b['logins'])} on {len(b['destinations'])} destination(s)"
-           + (f" ({', '.join(b['destinations'])})" if b["destinations"] else "")))
+           + (f" ({', '.join(b['destinations'])})" if b["destinations"] else "")), soft_wrap=True)
     if not b["logins"]:
         return
     t = Table(show_lines=False, box=None, pad_edge=False, padding=(0, 1))
     for col in ("time", "destination", "account", "from", "result", "chain", "source"):
-        t.add_column(col, no_wrap=col in ("time", "source"))
+        t.add_column(col, no_wrap=True)
     for lg in b["logins"]:
         src = lg.get("source") or {}
         t.add_row(
-            Text(_ms(lg["t_us"])), Text(lg.get("host") or "-"), Text(lg.get("user") or "-"),
+            Text(iso(lg["t_us"])[:19] + "Z"), Text(lg.get("host") or "-"),
+            Text(lg.get("user") or "-"),
             Text(f"{lg.get('src_ip')}:{lg.get('src_port')}"
                  + (f" ({lg['src_host']})" if lg.get("src_host") else "")),
             Text(lg.get("result") or "-"), Text("yes" if lg.get("in_chain") else ""),
