@@ -319,7 +319,7 @@ def explain(
     logging.basicConfig(level=logging.DEBUG if debug else logging.WARNING)
     try:
         target = why.Target.parse(socket=socket, flow=flow, login=login)
-        lines = why.explain(args, settings, target)
+        lines = why.explain(args, settings, target, redactor)
     except why.WhyError as exc:
         err.print(Text(f"error: {exc}"))
         raise typer.Exit(EXIT_USAGE) from exc
@@ -333,7 +333,7 @@ def explain(
         raise typer.Exit(EXIT_INPUT) from exc
     out = Console(highlight=False, width=None if sys.stdout.isatty() else 120)
     for line in lines:
-        out.print(Text(redactor.text(line) if redactor else line))
+        out.print(Text(line), soft_wrap=True)
     raise typer.Exit(EXIT_OK)
 
 

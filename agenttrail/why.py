@@ -27,6 +27,7 @@ from agenttrail.sockets import normalise_path
 if TYPE_CHECKING:
     from agenttrail.config import Settings
     from agenttrail.hunt import Analysis
+    from agenttrail.redact import Redactor
 
 MAX_LIST = 20
 SEED_RULES = (*CHAIN_SEEDS, "agent_socket_owner_unknown")
@@ -66,8 +67,13 @@ def _t(us: int | None) -> str:
     return "-" if us is None else iso(us)[:23] + "Z"
 
 
-def explain(paths: list[str], settings: Settings, target: Target) -> list[str]:
-    """Run the pipeline on ``paths`` and explain ``target``; lines of text."""
+def explain(
+    paths: list[str], settings: Settings, target: Target, redactor: Redactor | None = None
+) -> list[str]:
+    """Run the pipeline on ``paths`` and explain ``target``; lines of text.
+
+    With ``redactor``, the names of the data are collected first and every line is redacted.
+    """
     from agenttrail.hunt import analyse, report_of
 
     a = analyse(paths, settings)
@@ -75,10 +81,16 @@ def explain(paths: list[str], settings: Settings, target: Target) -> list[str]:
         report = report_of(a, settings).report
         ctx = _Context(a, report, settings)
         if target.kind == "socket":
-            return ctx.socket(target.value)
-        if target.kind == "flow":
-            return ctx.flow_uid(target.value)
-        return ctx.login(target.value, target.line or 0)
+            lines = ctx.socket(target.value)
+        elif target.kind == "flow":
+            lines = ctx.flow_uid(target.value)
+        else:
+            lines = ctx.login(target.value, target.line or 0)
+        if redactor is not None:
+            redactor.collect(report)
+            redactor.collect_tables(a.tables)
+            lines = [redactor.text(x) for x in lines]
+        return lines
     finally:
         a.close()
 
@@ -132,7 +144,7 @@ class _Context:
             what = (f"{fl.get('src_ip')}:{fl.get('src_port')} -> {fl.get('dst_ip')}:"
                     f"{fl.get('dst_port')} ({fl.get('dst_host') or 'unknown host'}), flow "
                     f"{fl.get('flow_uid') or '-'}, {c['link']} link, flow starts "
-                    f"{_s(c['dt_us'])} after it")
+                    f"{_s(c['dt_us'])} relative to it")
             won = self.chosen.get(c["flow_row"])
             if won is None:
                 verdict = "not chosen"
@@ -178,7 +190,7 @@ class _Context:
                              or (host, owner, r["l_asid"]) in self._sessions)]
             what = (f"{f['src_ip']}:{f['src_port']} -> {f['dst_ip']}:{f['dst_port']} "
                     f"({f.get('dst_host') or 'unknown host'}) starts "
-                    f"{_s(f['start_us'] - t)} after it, inside [{_s(-pre)}, {_s(tw)}]")
+                    f"{_s(f['start_us'] - t)} relative to it, inside [{_s(-pre)}, {_s(tw)}]")
             if by_owner:
                 r = by_owner[0]
                 out.append(f"    {what}, but the owner's own process pid {r['l_pid']} explains "
@@ -200,7 +212,7 @@ class _Context:
                 note = f", ended {_s(ended - t)} relative to it (before -endpoint_skew)"
             out.append(f"      {f['src_ip']}:{f['src_port']} -> {f['dst_ip']}:{f['dst_port']} "
                        f"({f.get('dst_host') or 'unknown host'}) starts "
-                       f"{_s(f['start_us'] - t)} after it{note}")
+                       f"{_s(f['start_us'] - t)} relative to it{note}")
         return out
 
     # -- socket --------------------------------------------------------------------------------
@@ -354,7 +366,7 @@ class _Context:
             s = won[1]
             seed = json.loads(s.fields.get("seed") or "[]") or ["?"] * 5
             out.append(f"  linked to seed {seed[0]} pid {seed[2]} at {_t(seed[4])} by {s.link} "
-                       f"(flow starts {_s(s.dt_us)} after it): {s.rule_id} in incident "
+                       f"(flow starts {_s(s.dt_us)} relative to it): {s.rule_id} in incident "
                        f"{won[0][:16]}")
         for c in cands:
             if won is not None and (c["pid"], c["pidversion"], c["link"]) == (
@@ -414,7 +426,7 @@ class _Context:
                f"{_s(tw)}] of the seed; nearest seeds on {host}:"]
         for r in near:
             out.append(f"    {r['rule_id']} pid {r['pid']} {r.get('exe')} at {_t(r['t_us'])}: "
-                       f"flow starts {_s(start - r['t_us'])} after it")
+                       f"flow starts {_s(start - r['t_us'])} relative to it")
         return out
 
     # -- login -----------------------------------------------------------------------------------
