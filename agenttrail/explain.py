@@ -21,7 +21,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from rich.console import Console
-from rich.table import Table
 from rich.text import Text
 
 MIN_PREFIX = 8
@@ -359,20 +358,21 @@ def _render_blast(inc: dict[str, Any], console: Console) -> None:
            + (f" ({', '.join(b['destinations'])})" if b["destinations"] else "")), soft_wrap=True)
     if not b["logins"]:
         return
-    t = Table(show_lines=False, box=None, pad_edge=False, padding=(0, 1))
-    for col in ("time", "destination", "account", "from", "result", "chain", "source"):
-        t.add_column(col, no_wrap=True)
+    head = ("time", "destination", "account", "from", "result", "chain", "source")
+    rows = [head]
     for lg in b["logins"]:
         src = lg.get("source") or {}
-        t.add_row(
-            Text(iso(lg["t_us"])[:19] + "Z"), Text(lg.get("host") or "-"),
-            Text(lg.get("user") or "-"),
-            Text(f"{lg.get('src_ip')}:{lg.get('src_port')}"
-                 + (f" ({lg['src_host']})" if lg.get("src_host") else "")),
-            Text(lg.get("result") or "-"), Text("yes" if lg.get("in_chain") else ""),
-            Text(f"{src.get('file')}:{src.get('line')}"),
-        )
-    p(t)
+        rows.append((
+            iso(lg["t_us"])[:19] + "Z", lg.get("host") or "-", lg.get("user") or "-",
+            f"{lg.get('src_ip')}:{lg.get('src_port')}"
+            + (f" ({lg['src_host']})" if lg.get("src_host") else ""),
+            lg.get("result") or "-", "yes" if lg.get("in_chain") else "",
+            f"{src.get('file')}:{src.get('line')}",
+        ))
+    widths = [max(len(r[i]) for r in rows) for i in range(len(head))]
+    for n, r in enumerate(rows):
+        line = "  " + "  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip()
+        p(Text(line, style="bold" if n == 0 else ""), soft_wrap=True)
 
 
 def timeline(report: dict[str, Any], inc: dict[str, Any]) -> list[dict[str, Any]]:
