@@ -12,7 +12,7 @@ import json
 import logging
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -23,6 +23,9 @@ from agenttrail.config import DEFAULT_CONFIG, ConfigError, Settings, load
 from agenttrail.detect import CATALOGUE
 from agenttrail.detect._meta import SEVERITY
 from agenttrail.ingest import InputError
+
+if TYPE_CHECKING:
+    from agenttrail.redact import Redactor
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE, EXIT_INPUT = 0, 1, 2, 3
 
@@ -208,7 +211,7 @@ def hunt(
     raise typer.Exit(EXIT_OK)
 
 
-def _load_report(from_dir: Path) -> dict:
+def _load_report(from_dir: Path) -> dict[str, Any]:
     path = from_dir / "report.json"
     try:
         return json.loads(path.read_text(encoding="utf-8"))
@@ -337,23 +340,23 @@ def explain(
     raise typer.Exit(EXIT_OK)
 
 
-def _redactor(spec: str, key_file: Path | None, outdir: Path | None):
-    from agenttrail.redact import RedactError, Redactor, load_or_create_key
+def _redactor(spec: str, key_file: Path | None, outdir: Path | None) -> Redactor:
+    from agenttrail import redact
 
     try:
-        kinds = Redactor.parse_kinds(spec)
+        kinds = redact.Redactor.parse_kinds(spec)
         if key_file is None and outdir is None:
-            raise RedactError("--redact needs --redact-key FILE (or -o DIR / --from DIR, where "
-                              "DIR/redact.key is used)")
+            raise redact.RedactError("--redact needs --redact-key FILE (or -o DIR / --from "
+                                     "DIR, where DIR/redact.key is used)")
         path = key_file or outdir / "redact.key"  # type: ignore[operator]
-        key, created = load_or_create_key(path)
-    except RedactError as exc:
+        key, created = redact.load_or_create_key(path)
+    except redact.RedactError as exc:
         err.print(Text(f"error: {exc}"))
         raise typer.Exit(EXIT_USAGE) from exc
     if created:
         err.print(Text(f"created redaction key {path}: keep it, and do not share it with the "
                        "redacted outputs"))
-    return Redactor(key, kinds)
+    return redact.Redactor(key, kinds)
 
 
 @app.command()

@@ -264,7 +264,10 @@ def playbook(report: dict[str, Any], inc: dict[str, Any]) -> list[tuple[str, lis
     sock = inc.get("socket") or {}
     sigs = inc.get("signals", [])
     own: list[str] = []
-    if sock.get("path"):
+    if sock.get("path") and victim.get("uid") is None:
+        own.append(f"socket {sock['path']} (scope {sock.get('scope')}): owner unknown (no "
+                   "stat, bind directory, environment or path evidence)")
+    elif sock.get("path"):
         origin = victim.get("owner_origin")
         own.append(f"socket {sock['path']} (scope {sock.get('scope')}) is owned by "
                    f"{_user(victim.get('name'), victim.get('uid'))}, decided by "
@@ -272,7 +275,7 @@ def playbook(report: dict[str, Any], inc: dict[str, Any]) -> list[tuple[str, lis
         if any(s["fields"].get("owner_conflict") for s in sigs):
             own.append("stat reported root as the owner; directory or environment evidence "
                        "decided instead")
-        if actor:
+        if actor and victim.get("uid") is not None:
             principal = _user(actor.get("name"), actor.get("uid")) if actor.get("uid") \
                 is not None else "system (euid 0, no audit user)"
             own.append(
