@@ -13,7 +13,7 @@ import logging
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -25,6 +25,9 @@ from agenttrail.detect import CATALOGUE
 from agenttrail.detect._meta import SEVERITY
 from agenttrail.ingest import InputError
 from agenttrail.outputs.visible import visible
+
+if TYPE_CHECKING:
+    from agenttrail.redact import Redactor
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE, EXIT_INPUT = 0, 1, 2, 3
 
@@ -39,6 +42,8 @@ app = typer.Typer(
 )
 config_app = typer.Typer(help="Print or check the TOML config.", no_args_is_help=True)
 app.add_typer(config_app, name="config")
+export_app = typer.Typer(help="Export the detection logic for other tools.", no_args_is_help=True)
+app.add_typer(export_app, name="export")
 
 class _Messages:
     """Messages on stderr. They quote paths and values from the input, so they are never read as
@@ -146,6 +151,14 @@ def hunt(
     fail_on: Annotated[str, typer.Option(
         help="Exit 1 when an incident is at or above: low, medium, high, critical, none.")] = "high",
     strict: Annotated[bool, typer.Option(help="Exit 3 when any input file had issues.")] = False,
+    output_format: Annotated[str, typer.Option(
+        "--format", help="Incident table as: table (terminal) or csv (stdout, or "
+        "DIR/incidents.csv with -o).")] = "table",
+    redact: Annotated[str | None, typer.Option(
+        help="Pseudonymise names in every output: comma-separated users, hosts, paths.")] = None,
+    redact_key: Annotated[Path | None, typer.Option(
+        help="Key file for --redact (default DIR/redact.key; created with a random key when "
+        "absent). The same key gives byte-identical output.")] = None,
     debug: Annotated[bool, typer.Option(help="Show tracebacks.")] = False,
 ) -> None:
     """Hunt exported telemetry for SSH agent hijacking and write the findings.
@@ -160,6 +173,10 @@ def hunt(
     if fail_on not in (*SEVERITY, "none"):
         err.print(f"error: --fail-on must be one of {', '.join(SEVERITY)}, none")
         raise typer.Exit(EXIT_USAGE)
+    if output_format not in ("table", "csv"):
+        err.print("error: --format must be table or csv")
+        raise typer.Exit(EXIT_USAGE)
+    redactor = _redactor(redact, redact_key, output) if redact else None
     settings = _settings(
         config,
         host=host, host_from_path=host_from_path, internal=internal, assets=assets, tz=tz,
@@ -180,12 +197,25 @@ def hunt(
             raise
         err.print(f"error: {type(exc).__name__}: {exc} (run again with --debug for details)")
         raise typer.Exit(EXIT_INPUT) from exc
+    if redactor is not None:
+        redactor.collect_tables(result.ingested.tables)
+        result.report = redactor.report(result.report)
     report = result.report
     if output is not None:
-        write_outputs(result, output, sys.argv)
-    render(report, Console(highlight=False, width=None if sys.stdout.isatty() else 120))
+        write_outputs(result, output, sys.argv, redactor.apply if redactor else None)
+    if output_format == "csv":
+        from agenttrail.outputs.csv import render as render_csv
+
+        if output is not None:
+            (output / "incidents.csv").write_text(render_csv(report), encoding="utf-8")
+        else:
+            sys.stdout.write(render_csv(report))
+    if output_format == "table" or output is not None:
+        render(report, Console(highlight=False, width=None if sys.stdout.isatty() else 120))
     if output is not None:
-        err.print(f"wrote {output}/findings.json, findings.jsonl, report.json, report.html, run.json")
+        extra = ", incidents.csv" if output_format == "csv" else ""
+        err.print(f"wrote {output}/findings.json, findings.jsonl, report.json, report.html, "
+                  f"run.json{extra}")
     totals = report["inputs"]["totals"]
     any_issue = any(f["issues_total"] for f in report["inputs"]["files"])
     threshold = SEVERITY.get(fail_on, 99)
@@ -199,6 +229,154 @@ def hunt(
     if usable == 0 or (strict and any_issue):
         raise typer.Exit(EXIT_INPUT)
     raise typer.Exit(EXIT_OK)
+
+
+def _load_report(from_dir: Path) -> dict[str, Any]:
+    path = from_dir / "report.json"
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        err.print(Text(f"error: {path}: no report here; write one with `agenttrail hunt ... -o "
+                       f"{from_dir}`"))
+        raise typer.Exit(EXIT_USAGE) from exc
+    except (OSError, ValueError) as exc:
+        err.print(Text(f"error: {path}: not a readable report ({exc})"))
+        raise typer.Exit(EXIT_USAGE) from exc
+
+
+@app.command()
+def explain(
+    args: Annotated[list[str] | None, typer.Argument(
+        help="INCIDENT_ID (a uid prefix of 8+ characters) with --from; or the inputs (files, "
+        "folders) with --socket, --flow or --login.", show_default=False)] = None,
+    from_dir: Annotated[Path | None, typer.Option(
+        "--from", help="Folder of a hunt's output: reads only its report.json.")] = None,
+    timeline: Annotated[str | None, typer.Option(
+        help="Print the incident's events for Timesketch instead: csv or jsonl.")] = None,
+    socket: Annotated[str | None, typer.Option(
+        help="Why no incident for this socket path? (reads the inputs again)")] = None,
+    flow: Annotated[str | None, typer.Option(
+        help="Why no incident for this flow (Zeek uid)? (reads the inputs again)")] = None,
+    login: Annotated[str | None, typer.Option(
+        help="Why no incident for this login record, as FILE:LINE (FILE as the report names "
+        "it)? (reads the inputs again)")] = None,
+    config: Annotated[Path | None, typer.Option(help="TOML config (as for hunt).")] = None,
+    host: Annotated[str | None, typer.Option(help="As for hunt.")] = None,
+    host_from_path: Annotated[str | None, typer.Option(help="As for hunt.")] = None,
+    internal: Annotated[list[str] | None, typer.Option(help="As for hunt.")] = None,
+    assets: Annotated[str | None, typer.Option(help="As for hunt.")] = None,
+    tz: Annotated[str | None, typer.Option(help="As for hunt.")] = None,
+    year: Annotated[int | None, typer.Option(help="As for hunt.")] = None,
+    collected_at: Annotated[str | None, typer.Option(help="As for hunt.")] = None,
+    since: Annotated[str | None, typer.Option(help="As for hunt.")] = None,
+    until: Annotated[str | None, typer.Option(help="As for hunt.")] = None,
+    only_host: Annotated[str | None, typer.Option(help="As for hunt.")] = None,
+    threads: Annotated[int | None, typer.Option(help="As for hunt.")] = None,
+    memory_limit: Annotated[str | None, typer.Option(help="As for hunt.")] = None,
+    temp_dir: Annotated[str | None, typer.Option(help="As for hunt.")] = None,
+    max_line_bytes: Annotated[int | None, typer.Option(help="As for hunt.")] = None,
+    input_format: Annotated[str | None, typer.Option(help="As for hunt.")] = None,
+    redact: Annotated[str | None, typer.Option(
+        help="Pseudonymise names: comma-separated users, hosts, paths.")] = None,
+    redact_key: Annotated[Path | None, typer.Option(
+        help="Key file for --redact (default: DIR/redact.key of --from; created when "
+        "absent).")] = None,
+    debug: Annotated[bool, typer.Option(help="Show tracebacks.")] = False,
+) -> None:
+    """Explain an incident for a responder, or why a socket, flow or login made none.
+
+    `explain INCIDENT_ID --from DIR` prints the evidence chain (each event with its file and
+    line, the key that joined it to the next step and the time between them), the playbook
+    checks of the analytic and the blast radius of the victim's keys, from DIR/report.json only.
+
+    `explain --socket PATH | --flow UID | --login FILE:LINE INPUT... [hunt options]` reads the
+    inputs again and says which step matched and which failed, and why.
+    """
+    from agenttrail import explain as ex
+
+    targets = [x for x in (socket, flow, login) if x is not None]
+    args = args or []
+    if timeline is not None and timeline not in ("csv", "jsonl"):
+        err.print("error: --timeline must be csv or jsonl")
+        raise typer.Exit(EXIT_USAGE)
+    redactor = None
+    if from_dir is not None:
+        if targets or len(args) != 1:
+            err.print("error: give exactly one INCIDENT_ID with --from DIR (and no --socket, "
+                      "--flow or --login)")
+            raise typer.Exit(EXIT_USAGE)
+        report = _load_report(from_dir)
+        if redact:
+            redactor = _redactor(redact, redact_key, from_dir)
+            report = redactor.report(report)
+        try:
+            inc = ex.find_incident(report, args[0])
+        except ex.ExplainError as exc:
+            err.print(Text(f"error: {exc}"))
+            raise typer.Exit(EXIT_USAGE) from exc
+        if timeline:
+            sys.stdout.write(ex.timeline_text(ex.timeline(report, inc), timeline))
+            raise typer.Exit(EXIT_OK)
+        ex.render(report, inc, Console(highlight=False, width=None if sys.stdout.isatty()
+                                       else 120))
+        raise typer.Exit(EXIT_OK)
+    if len(targets) != 1 or not args:
+        err.print("error: give INCIDENT_ID --from DIR, or one of --socket PATH, --flow UID, "
+                  "--login FILE:LINE followed by the inputs")
+        raise typer.Exit(EXIT_USAGE)
+    if timeline:
+        err.print("error: --timeline needs INCIDENT_ID --from DIR")
+        raise typer.Exit(EXIT_USAGE)
+    from agenttrail import why
+
+    settings = _settings(
+        config,
+        host=host, host_from_path=host_from_path, internal=internal, assets=assets, tz=tz,
+        year=year, collected_at_us=_time(collected_at, "--collected-at"),
+        since_us=_time(since, "--since"), until_us=_time(until, "--until"),
+        only_host=only_host, threads=threads, memory_limit=memory_limit, temp_dir=temp_dir,
+        max_line_bytes=max_line_bytes, input_format=_input_format(input_format),
+    )
+    if redact:
+        redactor = _redactor(redact, redact_key, None)
+    logging.basicConfig(level=logging.DEBUG if debug else logging.WARNING)
+    try:
+        target = why.Target.parse(socket=socket, flow=flow, login=login)
+        lines = why.explain(args, settings, target, redactor)
+    except why.WhyError as exc:
+        err.print(Text(f"error: {exc}"))
+        raise typer.Exit(EXIT_USAGE) from exc
+    except (InputError, ConfigError) as exc:
+        err.print(Text(f"error: {exc}"))
+        raise typer.Exit(EXIT_USAGE) from exc
+    except Exception as exc:
+        if debug:
+            raise
+        err.print(Text(f"error: {type(exc).__name__}: {exc} (run again with --debug)"))
+        raise typer.Exit(EXIT_INPUT) from exc
+    out = Console(highlight=False, width=None if sys.stdout.isatty() else 120)
+    for line in lines:
+        out.print(Text(line), soft_wrap=True)
+    raise typer.Exit(EXIT_OK)
+
+
+def _redactor(spec: str, key_file: Path | None, outdir: Path | None) -> Redactor:
+    from agenttrail import redact
+
+    try:
+        kinds = redact.Redactor.parse_kinds(spec)
+        if key_file is None and outdir is None:
+            raise redact.RedactError("--redact needs --redact-key FILE (or -o DIR / --from "
+                                     "DIR, where DIR/redact.key is used)")
+        path = key_file or outdir / "redact.key"  # type: ignore[operator]
+        key, created = redact.load_or_create_key(path)
+    except redact.RedactError as exc:
+        err.print(Text(f"error: {exc}"))
+        raise typer.Exit(EXIT_USAGE) from exc
+    if created:
+        err.print(Text(f"created redaction key {path}: keep it, and do not share it with the "
+                       "redacted outputs"))
+    return redact.Redactor(key, kinds)
 
 
 @app.command()
@@ -340,6 +518,27 @@ def simulate(
         raise typer.Exit(EXIT_USAGE) from exc
     run_simulate(output, seed=seed, scenarios=scenario or None, scale=scale, formats=names)
     Console(highlight=False).print(Text(visible(f"wrote {output}")))
+
+
+@export_app.command("sigma")
+def export_sigma(
+    output: Annotated[Path, typer.Option("-o", "--output", help="Folder for the .yml rules.")],
+) -> None:
+    """Write Sigma rules: single-event rules and v2 temporal_ordered correlations for the chain.
+
+    Each rule notes what the Sigma form loses (`sigma_loss`); README.md in the folder lists
+    the rules and the detections Sigma cannot express. The rules are checked with pySigma.
+    """
+    from agenttrail.outputs import sigma
+
+    written = sigma.write(output)
+    problems = sigma.check(output)
+    for p in problems:
+        err.print(Text(f"error: {p}"))
+    if problems:
+        raise typer.Exit(EXIT_INPUT)
+    Console(highlight=False).print(Text(f"wrote {len(written) - 1} rules and README.md to "
+                                        f"{output}"))
 
 
 @app.command()

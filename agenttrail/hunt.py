@@ -13,11 +13,14 @@ from typing import Any
 
 import duckdb
 import ibis
+import pyarrow as pa
 
 from agenttrail import __version__, detect
+from agenttrail.blast import blast_radius
 from agenttrail.config import Settings
 from agenttrail.coverage import coverage_counts
-from agenttrail.incidents import build
+from agenttrail.excerpts import cited_records
+from agenttrail.incidents import Incident, Signal, build
 from agenttrail.ingest import Ingested, ingest
 from agenttrail.inventory import inventory
 from agenttrail.normalise import dedupe, normalise
@@ -34,19 +37,6 @@ class HuntResult:
     timings: dict[str, float]
 
 
-@dataclass
-class Analysis:
-    """Everything read, normalised and detected, on an open DuckDB connection (the caller
-    closes it): what ``hunt``, ``coverage`` and ``inventory`` build their documents from."""
-
-    con: duckdb.DuckDBPyConnection
-    ingested: Ingested
-    tables: dict[str, Any]
-    found: detect.Detected
-    timings: dict[str, float]
-    started: float  # perf_counter() at the start, for the total duration
-
-
 def connect(settings: Settings) -> duckdb.DuckDBPyConnection:
     """A DuckDB connection with the run's resource settings."""
     con = duckdb.connect()
@@ -60,10 +50,34 @@ def connect(settings: Settings) -> duckdb.DuckDBPyConnection:
     return con
 
 
+@dataclass
+class Analysis:
+    """Everything the pipeline computed, before the Report: tables, detection output, incidents.
+
+    What ``hunt``, ``coverage``, ``inventory`` and ``explain --socket/--flow/--login`` build their
+    documents from; ``backend`` still holds the materialised enrichment tables (``e_proc``,
+    ``e_sock_ev``, ...) until ``close()``, which the caller calls.
+    """
+
+    ingested: Ingested
+    tables: dict[str, pa.Table]
+    found: detect.Detected
+    incidents: list[Incident]
+    signals: list[Signal]
+    con: duckdb.DuckDBPyConnection
+    backend: Any
+    timings: dict[str, float]
+    started: float
+
+    def close(self) -> None:
+        """Release the DuckDB connection."""
+        self.con.close()
+
+
 def analyse(
     paths: list[str], settings: Settings, progress: Callable[[str], None] | None = None
 ) -> Analysis:
-    """Read, normalise, enrich and detect: the shared first half of every command."""
+    """Read, normalise, detect and group; the caller closes the returned analysis."""
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
     con = connect(settings)
@@ -79,9 +93,12 @@ def analyse(
         progress("correlating")
     backend = ibis.duckdb.from_connection(con)
     found = detect.run(backend, tables, settings)
+    incidents, signals = build(
+        found.signals, found.links, found.flow_eval, found.flow,
+        settings.windows.incident_gap * 1_000_000,
+    )
     timings["detect_s"] = time.perf_counter() - t2
-    return Analysis(con=con, ingested=ing, tables=tables, found=found, timings=timings,
-                    started=t0)
+    return Analysis(ing, tables, found, incidents, signals, con, backend, timings, t0)
 
 
 def scope_of(settings: Settings) -> dict[str, Any]:
@@ -99,28 +116,35 @@ def hunt(
 ) -> HuntResult:
     """Run the whole pipeline and return the Report."""
     a = analyse(paths, settings, progress)
-    con, ing, tables, found, timings = a.con, a.ingested, a.tables, a.found, a.timings
-    t2 = time.perf_counter()
-    incidents, signals = build(
-        found.signals, found.links, found.flow_eval, found.flow,
-        settings.windows.incident_gap * 1_000_000,
-    )
-    timings["detect_s"] += time.perf_counter() - t2
-    evidence = Evidence.from_tables(tables, found.flow, needed_rows(signals))
+    try:
+        return report_of(a, settings)
+    finally:
+        a.close()
+
+
+def report_of(a: Analysis, settings: Settings) -> HuntResult:
+    """The Report of an analysis: incidents with their blast radius, cited records, coverage."""
+    timings = dict(a.timings)
+    tables, found, signals = a.tables, a.found, a.signals
+    blast = blast_radius(a.incidents, tables, found, a.backend, settings)
+    need = needed_rows(signals)
+    need["login"] |= {r for rows in blast.values() for r in rows["login_rows"]}
+    evidence = Evidence.from_tables(tables, found.flow, need)
     report = build_report(
-        accounts=ing.accounts,
-        incidents=incidents,
+        accounts=a.ingested.accounts,
+        incidents=a.incidents,
         signals=signals,
         links=found.links,
-        coverage=coverage_counts(tables, found.flow_eval, found.flow, con),
-        inventory=inventory(tables, found, con),
+        coverage=coverage_counts(tables, found.flow_eval, found.flow, a.con),
+        inventory=inventory(tables, found, a.con),
         evidence=evidence,
         settings=settings,
         scope=scope_of(settings),
+        blast={uid: b["doc"] for uid, b in blast.items()},
+        records=cited_records(evidence, a.ingested.root),
     )
     timings["total_s"] = time.perf_counter() - a.started
-    con.close()
-    return HuntResult(report=report, ingested=ing, timings=timings)
+    return HuntResult(report=report, ingested=a.ingested, timings=timings)
 
 
 def dumps(obj: Any) -> str:
@@ -128,8 +152,14 @@ def dumps(obj: Any) -> str:
     return json.dumps(obj, indent=2, ensure_ascii=False) + "\n"
 
 
-def write_outputs(result: HuntResult, outdir: Path, argv: list[str]) -> None:
-    """Write findings.json, findings.jsonl, report.json, report.html and run.json into ``outdir``."""
+def write_outputs(
+    result: HuntResult, outdir: Path, argv: list[str],
+    redact: Callable[[Any], Any] | None = None,
+) -> None:
+    """Write findings.json, findings.jsonl, report.json, report.html and run.json into ``outdir``.
+
+    ``redact`` rewrites run.json's strings (argv, input root) the way the Report was redacted.
+    """
     outdir.mkdir(parents=True, exist_ok=True)
     findings = result.report["findings"]
     (outdir / "findings.json").write_text(dumps(findings), encoding="utf-8")
@@ -153,4 +183,4 @@ def write_outputs(result: HuntResult, outdir: Path, argv: list[str]) -> None:
             "ibis": ibis.__version__,
         },
     }
-    (outdir / "run.json").write_text(dumps(run), encoding="utf-8")
+    (outdir / "run.json").write_text(dumps(redact(run) if redact else run), encoding="utf-8")

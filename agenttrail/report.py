@@ -308,9 +308,17 @@ def build_report(
     evidence: Evidence,
     settings: Settings,
     scope: dict[str, Any],
+    blast: dict[str, dict[str, Any]] | None = None,
+    records: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
-    """Assemble the Report document."""
+    """Assemble the Report document.
+
+    ``blast`` is each incident's blast radius by uid (:mod:`agenttrail.blast`); ``records`` the
+    cited rows with their raw excerpts (:mod:`agenttrail.excerpts`), the Report's ``evidence``.
+    """
     inc_docs = [incident_doc(i, evidence) for i in incidents]
+    for d in inc_docs:
+        d["blast_radius"] = (blast or {}).get(d["uid"])
     link_rows = sorted(
         links.to_pylist(),
         key=lambda r: (r["flow_row"], r["t_us"], r["rule_id"], r["link"], r["host"] or ""),
@@ -328,6 +336,7 @@ def build_report(
         "incidents": inc_docs,
         "signals": [signal_doc(s) for s in signals],
         "link_candidates": link_rows,
+        "evidence": records or [],
         "coverage": coverage,
         "inventory": inventory,
         "inputs": inputs_section(accounts),
