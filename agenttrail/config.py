@@ -120,6 +120,8 @@ class Settings:
     temp_dir: str | None = None
     input_format: str | None = None
     max_line_bytes: int = 1 << 20
+    max_decompressed_bytes: int = 4 << 30  # per .gz input; the ratio cap is in readers._io
+    output_dir: str | None = None  # this run's -o folder: never read as input
 
     def with_options(self, **opts: Any) -> Settings:
         """A copy with the given (non-None) command-line options applied."""
