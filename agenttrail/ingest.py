@@ -197,7 +197,8 @@ def _read_one(
             Issue(rel, None, "file", f"cannot read: {exc.strerror}", hint=access_hint(exc))
         )
         return ReadResult(account)
-    lines_kept, cut = _trim_partial_line(plain) if gz and gz.stop else (0, None)
+    stopped = gz is not None and gz.stop in _CUT_STOPS
+    lines_kept, cut = _trim_partial_line(plain) if stopped else (0, None)
     if plain.stat().st_size == 0:
         if gz and gz.stop:
             _gzip_issue(account, gz, lines_kept, cut)
@@ -305,6 +306,10 @@ def _recognise(plain: Path, settings: Settings) -> tuple[ModuleType | None, int 
         if reader is not None:
             return reader, line
     return None, None
+
+
+#: Reasons a decompression stopped inside the data (its last line may be cut).
+_CUT_STOPS = ("truncated", "damaged", "ratio", "limit")
 
 
 def _trim_partial_line(path: Path) -> tuple[int, tuple[int, int, str] | None]:

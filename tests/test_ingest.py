@@ -149,6 +149,18 @@ def test_a_truncated_gz_keeps_what_decompressed_and_reports_the_cut_line_once(
     assert issue["excerpt"] == prefix[prefix.rfind(b"\n") + 1:].decode()
 
 
+def test_data_after_a_complete_gzip_stream_is_a_warning_and_every_line_is_read(
+        tmp_path: Path) -> None:
+    plain = _auth_lines(5).rstrip(b"\n")  # no final newline: the last line is still whole
+    (tmp_path / "a.log.gz").write_bytes(gzip.compress(plain, mtime=0) + b"junk")
+    code, _, report = _hunt(str(tmp_path / "a.log.gz"), "--collected-at",
+                            "2026-03-02T18:00:00Z", out=tmp_path / "out")
+    acc = _files(report)["a.log.gz"]
+    assert (code, _counts(acc)) == (0, (5, 5, 0, 0, 0, 0))
+    assert _issues(acc) == [
+        (None, "warning", "4 bytes after the end of the gzip data are not gzip; ignored")]
+
+
 def test_decompressed_size_limit_names_the_option(tmp_path: Path) -> None:
     plain = _auth_lines(40_000)  # about 3 MB, compresses far below 1000x
     (tmp_path / "big.log.gz").write_bytes(gzip.compress(plain, mtime=0))
@@ -470,7 +482,7 @@ def test_bad_assets_exit_2_with_file_and_line(tmp_path: Path, rows: str, message
     csv.write_text("host,ip,valid_from,valid_to\n" + rows)
     code, output = run("hunt", str(log), "--assets", str(csv), "-o", str(tmp_path / "out"))
     assert (code, _flat(output)) == (2, "error: " + message.format(csv=csv))
-    assert not (tmp_path / "out" / "report.json").exists()
+    assert not (tmp_path / "out").exists()  # checked before the output folder is made
 
 
 def test_config_reports_every_error_with_its_line(tmp_path: Path) -> None:
