@@ -175,7 +175,7 @@ def hunt(
     _check_hunt_options(
         host_from_path=host_from_path, year=year, since_us=since_us, until_us=until_us,
         threads=threads, memory_limit=memory_limit, temp_dir=temp_dir,
-        max_line_bytes=max_line_bytes, output=output)
+        max_line_bytes=max_line_bytes)
     settings = _settings(
         config,
         host=host, host_from_path=host_from_path, internal=internal, assets=assets, tz=tz,
@@ -187,6 +187,9 @@ def hunt(
         output_dir=str(output) if output is not None else None,
     )
     _check_assets(settings)
+    if output is not None and (problem := _check_output(output)):
+        err.print(f"error: {problem}")
+        raise typer.Exit(EXIT_USAGE)
     logging.basicConfig(level=logging.DEBUG if debug else logging.WARNING)
     progress = (lambda msg: err.print(Text(visible(msg), style="dim"))) if err.is_terminal else None
     previous = _sigterm_unwinds()
@@ -270,7 +273,7 @@ def _why_nothing_read(files: list[dict[str, object]]) -> str:
 def _check_hunt_options(
     *, host_from_path: str | None, year: int | None, since_us: int | None,
     until_us: int | None, threads: int | None, memory_limit: str | None,
-    temp_dir: str | None, max_line_bytes: int | None, output: Path | None,
+    temp_dir: str | None, max_line_bytes: int | None,
 ) -> None:
     """Exit 2 with one clear line for an option that cannot work (before any input is read)."""
     problems = []
@@ -295,8 +298,6 @@ def _check_hunt_options(
             problems.append(f"--memory-limit {memory_limit!r} is not a size (e.g. 4GB, 512MiB)")
     if temp_dir is not None and Path(temp_dir).exists() and not Path(temp_dir).is_dir():
         problems.append(f"--temp-dir {temp_dir} is a file, not a folder")
-    if output is not None:
-        problems += _check_output(output)
     for p in problems:
         err.print(f"error: {p}")
     if problems:
@@ -306,18 +307,18 @@ def _check_hunt_options(
 MAX_LINE_BYTES = 1 << 30
 
 
-def _check_output(output: Path) -> list[str]:
-    """The -o folder exists or can be made, and a file can be written in it."""
+def _check_output(output: Path) -> str | None:
+    """Why the -o folder cannot take the outputs, or None (it exists now, or was made)."""
     if output.exists() and not output.is_dir():
-        return [f"-o {output} is a file; give a folder for the outputs"]
+        return f"-o {output} is a file; give a folder for the outputs"
     try:
         output.mkdir(parents=True, exist_ok=True)
         probe = output / f".agenttrail-write-check-{os.getpid()}"
         probe.write_bytes(b"")
         probe.unlink()
     except OSError as exc:
-        return [f"-o {output}: cannot write there ({exc.strerror or exc})"]
-    return []
+        return f"-o {output}: cannot write there ({exc.strerror or exc})"
+    return None
 
 
 def _byte_size(value: str | None, option: str) -> int | None:
