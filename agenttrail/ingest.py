@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 import re
 import shutil
 import sys
@@ -172,24 +173,45 @@ def _note_same_content(accounts: list[FileAccount]) -> None:
 def _read_one(
     src: Source, rel: str, settings: Settings, con: duckdb.DuckDBPyConnection, tmp: Path
 ) -> ReadResult:
+    """Spool, hash, decompress and read one input; its temporary copies are removed after it
+    (so many large ``.gz`` inputs never fill the temporary disk together)."""
     account = FileAccount(path=rel)
+    made: list[Path] = []
+    try:
+        return _read_source(src, rel, settings, con, tmp, account, made)
+    finally:
+        for path in made:
+            path.unlink(missing_ok=True)
+
+
+def _read_source(
+    src: Source,
+    rel: str,
+    settings: Settings,
+    con: duckdb.DuckDBPyConnection,
+    tmp: Path,
+    account: FileAccount,
+    made: list[Path],
+) -> ReadResult:
     gz: Gunzipped | None = None
     try:
+        source = Path(src.name)
         if src.spool:
-            source = Path(tempfile.mkstemp(prefix="spool.", dir=tmp)[1])
-            with source.open("wb") as out:
+            fd, name = tempfile.mkstemp(prefix="spool.", dir=tmp)
+            source = Path(name)
+            made.append(source)
+            with os.fdopen(fd, "wb") as out:
                 if src.name == STDIN_NAME:
                     shutil.copyfileobj(sys.stdin.buffer, out)
                 else:
                     with Path(src.name).open("rb") as pipe:
                         shutil.copyfileobj(pipe, out)
-        else:
-            source = Path(src.name)
         account.size = source.stat().st_size
         account.sha256 = _sha256(source)
         plain = source
         if is_gzip(source):
             gz = gunzip(source, tmp, max_bytes=settings.max_decompressed_bytes)
+            made.append(gz.path)
             plain = gz.path
             account.details["compression"] = "gzip"
     except OSError as exc:
