@@ -173,6 +173,7 @@ def _unopenable(name: str, exc: OSError) -> tuple[str, str]:
 
 
 def access_hint(exc: OSError) -> str:
+    """The hint for an error opening a path: permissions only when they are the cause."""
     if exc.errno in (errno.EACCES, errno.EPERM):
         return "check permissions (run as a user who may read it)"
     return ""
