@@ -417,6 +417,20 @@ def test_a_file_given_twice_or_through_links_is_read_once(tmp_path: Path) -> Non
     assert report["inputs"]["totals"]["duplicates"] == 0
 
 
+def test_copies_are_both_read_and_name_each_other(tmp_path: Path) -> None:
+    (tmp_path / "a").mkdir()
+    (tmp_path / "a" / "auth.log").write_text(ACCEPTED + "\n")
+    shutil.copy(tmp_path / "a" / "auth.log", tmp_path / "a" / "fwd.log")
+    code, _, report = _hunt(str(tmp_path / "a"), "--collected-at", "2026-03-02T18:00:00Z",
+                            out=tmp_path / "out")
+    assert code == 0
+    files = _files(report)
+    assert files["auth.log"]["details"]["same_content_as"] == ["fwd.log"]
+    assert files["fwd.log"]["details"]["same_content_as"] == ["auth.log"]
+    assert (files["auth.log"]["read"], files["fwd.log"]["read"]) == (1, 1)
+    assert report["inputs"]["totals"]["duplicates"] == 1  # the copy's record is merged
+
+
 def test_links_keep_their_names_for_the_report_root_and_host(tmp_path: Path) -> None:
     inputs_dir, _ = _case(tmp_path)
     store = tmp_path / "store"
