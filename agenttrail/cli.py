@@ -10,6 +10,9 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import os
+import re
+import signal
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -79,13 +82,19 @@ def _time(value: str | None, option: str) -> int | None:
     return int(t.timestamp() * 1_000_000)
 
 
+def _config_errors(exc: ConfigError) -> None:
+    """One ``error:`` line per problem (a config file reports all of its problems at once)."""
+    for line in str(exc).splitlines():
+        err.print(f"error: {line}")
+
+
 def _settings(
     config: Path | None, **opts: object
 ) -> Settings:
     try:
         settings = load(config)
     except ConfigError as exc:
-        err.print(f"error: {exc}")
+        _config_errors(exc)
         raise typer.Exit(EXIT_USAGE) from exc
     internal = opts.pop("internal", None)
     if internal:
@@ -143,6 +152,9 @@ def hunt(
     temp_dir: Annotated[str | None, typer.Option(help="Where DuckDB may spill to disk.")] = None,
     max_line_bytes: Annotated[int | None, typer.Option(
         help="Longer lines are reported and skipped (default 1 MiB).")] = None,
+    max_decompressed_bytes: Annotated[str | None, typer.Option(
+        help="Stop decompressing a .gz input at this size, e.g. 8GiB (default 4 GiB; also at "
+        "1000x the compressed size).")] = None,
     input_format: Annotated[str | None, typer.Option(
         help="Read every input as this format instead of recognising it "
         "(names: `agenttrail formats`).")] = None,
@@ -177,32 +189,54 @@ def hunt(
         err.print("error: --format must be table or csv")
         raise typer.Exit(EXIT_USAGE)
     redactor = _redactor(redact, redact_key, output) if redact else None
+    since_us, until_us = _time(since, "--since"), _time(until, "--until")
+    _check_hunt_options(
+        host_from_path=host_from_path, year=year, since_us=since_us, until_us=until_us,
+        threads=threads, memory_limit=memory_limit, temp_dir=temp_dir,
+        max_line_bytes=max_line_bytes)
     settings = _settings(
         config,
         host=host, host_from_path=host_from_path, internal=internal, assets=assets, tz=tz,
         year=year, collected_at_us=_time(collected_at, "--collected-at"),
-        since_us=_time(since, "--since"), until_us=_time(until, "--until"),
+        since_us=since_us, until_us=until_us,
         only_host=only_host, threads=threads, memory_limit=memory_limit, temp_dir=temp_dir,
         max_line_bytes=max_line_bytes, input_format=_input_format(input_format),
+        max_decompressed_bytes=_byte_size(max_decompressed_bytes, "--max-decompressed-bytes"),
+        output_dir=str(output) if output is not None else None,
     )
+    _check_assets(settings)
+    if output is not None and (problem := _check_output(output)):
+        err.print(f"error: {problem}")
+        raise typer.Exit(EXIT_USAGE)
     logging.basicConfig(level=logging.DEBUG if debug else logging.WARNING)
     progress = (lambda msg: err.print(Text(visible(msg), style="dim"))) if err.is_terminal else None
+    previous = _sigterm_unwinds()
     try:
         result = run_hunt(paths, settings, progress)
     except (InputError, ConfigError) as exc:
-        err.print(f"error: {exc}")
+        if isinstance(exc, ConfigError):
+            _config_errors(exc)
+        else:
+            err.print(f"error: {exc}")
         raise typer.Exit(EXIT_USAGE) from exc
     except Exception as exc:
         if debug:
             raise
         err.print(f"error: {type(exc).__name__}: {exc} (run again with --debug for details)")
         raise typer.Exit(EXIT_INPUT) from exc
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
     if redactor is not None:
         redactor.collect_tables(result.ingested.tables)
         result.report = redactor.report(result.report)
     report = result.report
     if output is not None:
-        write_outputs(result, output, sys.argv, redactor.apply if redactor else None)
+        try:
+            write_outputs(result, output, sys.argv, redactor.apply if redactor else None)
+        except OSError as exc:
+            err.print(f"error: cannot write the outputs to {output}: {exc.strerror or exc}")
+            raise typer.Exit(EXIT_USAGE) from exc
     if output_format == "csv":
         from agenttrail.outputs.csv import render as render_csv
 
@@ -226,7 +260,13 @@ def hunt(
     if hits:
         raise typer.Exit(EXIT_FINDINGS)
     usable = totals["normalised"] + totals["skipped_by_type"] + totals["meta"]
-    if usable == 0 or (strict and any_issue):
+    if usable == 0:
+        err.print(f"error: no input could be read: {_why_nothing_read(report['inputs']['files'])}")
+        raise typer.Exit(EXIT_INPUT)
+    if strict and any_issue:
+        bad = [f["path"] for f in report["inputs"]["files"] if f["issues_total"]]
+        err.print(f"error: --strict: {len(bad)} input file(s) had issues: {_some(bad)}; "
+                  "see report.json")
         raise typer.Exit(EXIT_INPUT)
     raise typer.Exit(EXIT_OK)
 
@@ -379,6 +419,117 @@ def _redactor(spec: str, key_file: Path | None, outdir: Path | None) -> Redactor
     return redact.Redactor(key, kinds)
 
 
+def _sigterm_unwinds() -> signal.Handlers | None:
+    """Make SIGTERM end the run through its ``finally`` blocks (temporary files are removed);
+    returns the handler to put back, or None when signals cannot be set here."""
+
+    def stop(signum: int, _frame: object) -> None:
+        raise SystemExit(128 + signum)
+
+    try:
+        return signal.signal(signal.SIGTERM, stop)  # type: ignore[return-value]
+    except ValueError:  # not the main thread
+        return None
+
+
+def _some(items: list[str], n: int = 3) -> str:
+    return ", ".join(items[:n]) + (f" (+{len(items) - n} more)" if len(items) > n else "")
+
+
+def _why_nothing_read(files: list[dict[str, object]]) -> str:
+    """Why no record was usable, file by file (the first issue of each)."""
+    if not files:
+        return "no files found in the paths given"
+    why = []
+    for f in files:
+        issues, details = f["issues"], f["details"]
+        reason = (issues[0]["message"] if issues  # type: ignore[index]
+                  else details.get("skipped") or "no usable records")  # type: ignore[attr-defined]
+        why.append(f"{f['path']}: {reason}")
+    return _some(why) + ("; see report.json" if len(why) > 3 else "")
+
+
+def _check_hunt_options(
+    *, host_from_path: str | None, year: int | None, since_us: int | None,
+    until_us: int | None, threads: int | None, memory_limit: str | None,
+    temp_dir: str | None, max_line_bytes: int | None,
+) -> None:
+    """Exit 2 with one clear line for an option that cannot work (before any input is read)."""
+    problems = []
+    if host_from_path is not None and "{host}" not in host_from_path:
+        problems.append(f"--host-from-path {host_from_path!r} has no {{host}} "
+                        "(e.g. 'macs/{host}/*')")
+    if year is not None and not 1970 <= year <= 9999:
+        problems.append(f"--year {year} is outside 1970-9999")
+    if since_us is not None and until_us is not None and since_us > until_us:
+        problems.append("--since is later than --until")
+    if threads is not None and threads < 1:
+        problems.append(f"--threads {threads} must be at least 1")
+    if max_line_bytes is not None and not 1 <= max_line_bytes <= MAX_LINE_BYTES:
+        problems.append(f"--max-line-bytes {max_line_bytes} must be between 1 and "
+                        f"{MAX_LINE_BYTES} (1 GiB)")
+    if memory_limit is not None:
+        import duckdb
+
+        try:
+            duckdb.connect().execute("SET memory_limit = ?", [memory_limit])
+        except duckdb.Error:
+            problems.append(f"--memory-limit {memory_limit!r} is not a size (e.g. 4GB, 512MiB)")
+    if temp_dir is not None and Path(temp_dir).exists() and not Path(temp_dir).is_dir():
+        problems.append(f"--temp-dir {temp_dir} is a file, not a folder")
+    for p in problems:
+        err.print(f"error: {p}")
+    if problems:
+        raise typer.Exit(EXIT_USAGE)
+
+
+MAX_LINE_BYTES = 1 << 30
+
+
+def _check_output(output: Path) -> str | None:
+    """Why the -o folder cannot take the outputs, or None (it exists now, or was made)."""
+    if output.exists() and not output.is_dir():
+        return f"-o {output} is a file; give a folder for the outputs"
+    try:
+        output.mkdir(parents=True, exist_ok=True)
+        probe = output / f".agenttrail-write-check-{os.getpid()}"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        return f"-o {output}: cannot write there ({exc.strerror or exc})"
+    return None
+
+
+def _byte_size(value: str | None, option: str) -> int | None:
+    """A byte count: a whole number, optionally with KiB, MiB, GiB, TiB (or KB, MB, GB, TB)."""
+    if value is None:
+        return None
+    m = re.fullmatch(r"\s*(\d+)\s*([KMGT]i?B)?\s*", value, re.IGNORECASE)
+    n = None
+    if m:
+        unit = (m.group(2) or "").upper()
+        base = 1024 if "I" in unit else 1000
+        n = int(m.group(1)) * base ** ("KMGT".index(unit[0]) + 1 if unit else 0)
+    if not n:
+        err.print(f"error: {option} {value!r} is not a positive size (e.g. 4GiB or 4294967296)")
+        raise typer.Exit(EXIT_USAGE)
+    return n
+
+
+def _check_assets(settings: Settings) -> None:
+    """Read --assets and the configured addresses now, so a bad row stops the run before any
+    input is read."""
+    if not settings.assets:
+        return
+    from agenttrail.normalise import build_assets
+
+    try:
+        build_assets(settings)
+    except ConfigError as exc:
+        err.print(f"error: {exc}")
+        raise typer.Exit(EXIT_USAGE) from exc
+
+
 @app.command()
 def report(
     report_json: Annotated[str, typer.Argument(
@@ -467,7 +618,7 @@ def config_validate(path: Annotated[Path, typer.Argument(help="The TOML file.")]
     try:
         load(path)
     except ConfigError as exc:
-        err.print(f"error: {exc}")
+        _config_errors(exc)
         raise typer.Exit(EXIT_USAGE) from exc
     Console(highlight=False).print(Text(visible(f"{path}: ok")))
 

@@ -9,6 +9,7 @@ import hashlib
 import json
 import re
 import tomllib
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -67,7 +68,8 @@ _WINDOW_KEYS = (
 
 
 class ConfigError(Exception):
-    """A config file or option is wrong; the message says where and how to fix it."""
+    """A config file or option is wrong; the message says where and how to fix it (one line per
+    problem: a config file reports all of its problems at once, each with its file:line)."""
 
 
 @dataclass(frozen=True)
@@ -120,6 +122,8 @@ class Settings:
     temp_dir: str | None = None
     input_format: str | None = None
     max_line_bytes: int = 1 << 20
+    max_decompressed_bytes: int = 4 << 30  # per .gz input; the ratio cap is in readers._io
+    output_dir: str | None = None  # this run's -o folder: never read as input
 
     def with_options(self, **opts: Any) -> Settings:
         """A copy with the given (non-None) command-line options applied."""
@@ -234,61 +238,162 @@ def _read(path: Path) -> str:
         raise ConfigError(f"{path}: the config file is not UTF-8") from exc
 
 
-def _err(where: str, text: str, section: str, key: str | None, msg: str) -> ConfigError:
-    line = _line_of(text, section, key)
-    loc = f"{where}:{line}" if line else where
-    return ConfigError(f"{loc}: {msg}")
+class _Errors:
+    """Every problem of one config file, each with its file:line."""
+
+    def __init__(self, where: str, text: str) -> None:
+        self.where, self.text = where, text
+        self.found: list[tuple[int, str]] = []
+
+    def add(self, section: str, key: str | None, msg: str) -> None:
+        line = _line_of(self.text, section, key)
+        loc = f"{self.where}:{line}" if line else self.where
+        self.found.append((line or 0, f"{loc}: {msg}"))
+
+    def raise_any(self) -> None:
+        if self.found:
+            lines = [m for _, m in sorted(self.found, key=lambda f: f[0])]
+            raise ConfigError("\n".join(lines))
 
 
 def _settings(data: dict[str, Any], text: str, where: str) -> Settings:
+    errors = _Errors(where, text)
     allowed_top = {*_SCHEMA, "hosts", "identities", "allowlist"}
     for top in data:
         if top not in allowed_top:
-            raise _err(where, text, top, None, f"unknown section [{top}]")
+            errors.add(top, None, f"unknown section [{top}]")
+    sections: dict[str, dict[str, Any]] = {}
     for section, keys in _SCHEMA.items():
-        for key, value in data.get(section, {}).items():
-            if key not in keys:
-                raise _err(where, text, section, key, f"unknown key {key!r} in [{section}]")
-            if not isinstance(value, keys[key]) or isinstance(value, bool):
-                want = keys[key].__name__ if isinstance(keys[key], type) else "value"
-                raise _err(where, text, section, key, f"[{section}] {key} must be a {want}")
-    net = data.get("network", {})
-    internal = tuple(str(x) for x in net.get("internal", ()))
-    for cidr in internal:
-        try:
-            parse_network(cidr)
-        except ValueError as exc:
-            raise _err(where, text, "network", "internal", f"bad network {cidr!r}") from exc
-    ports = tuple(int(p) for p in net.get("ssh_ports", (22,)))
-    hosts: dict[str, HostConfig] = {}
-    for name, body in data.get("hosts", {}).items():
-        sect = f'hosts."{name}"'
+        body = data.get(section, {})
         if not isinstance(body, dict):
-            raise _err(where, text, "hosts", None, f"[hosts.{name}] must be a table")
+            errors.add(section, None, f"[{section}] must be a table")
+            body = {}
+        sections[section] = {}
         for key, value in body.items():
-            if key not in _HOST_KEYS:
-                raise _err(where, text, sect, key, f"unknown key {key!r} in [{sect}]")
-            if not isinstance(value, _HOST_KEYS[key]):
-                raise _err(where, text, sect, key, f"[{sect}] {key} has the wrong type")
-        hosts[name.lower()] = HostConfig(
-            tz=body.get("tz"),
-            aliases=tuple(a.lower() for a in body.get("aliases", ())),
-            ssh_ports=tuple(int(p) for p in body.get("ssh_ports", ())),
-            addresses=tuple(body.get("addresses", ())),
-        )
-    win = data.get("windows", {})
-    windows = Windows(**{k: int(win[k]) for k in _WINDOW_KEYS if k in win})
-    for k in _WINDOW_KEYS:
-        if getattr(windows, k) < 0:
-            raise _err(where, text, "windows", k, f"[windows] {k} must not be negative")
+            if key not in keys:
+                errors.add(section, key, f"unknown key {key!r} in [{section}]")
+            elif not isinstance(value, keys[key]) or isinstance(value, bool):
+                errors.add(section, key, f"[{section}] {key} must be {_kind(keys[key])}, "
+                           f"not {_shown(value)}")
+            elif isinstance(value, int) and value < 0:
+                errors.add(section, key, f"[{section}] {key} must not be negative (is {value})")
+            else:
+                sections[section][key] = value
+    net, sockets = sections["network"], sections["sockets"]
+    _check_items(errors, "network", "internal", net, str, _network_problem)
+    _check_items(errors, "network", "ssh_ports", net, int, _port_problem)
+    _check_items(errors, "network", "domain_suffixes", net, str)
+    _check_items(errors, "sockets", "extra_scope", sockets, str)
+    hosts = _hosts(errors, data.get("hosts", {}))
+    errors.raise_any()
+    win = sections["windows"]
+    internal = tuple(net.get("internal", ()))
     return Settings(
         internal=internal,
         internal_defaulted=not internal,
-        ssh_ports=ports,
+        ssh_ports=tuple(net.get("ssh_ports", (22,))),
         domain_suffixes=tuple(net.get("domain_suffixes", ())),
-        auth_min_pkts=int(net.get("auth_min_pkts", 46)),
-        auth_min_bytes=int(net.get("auth_min_bytes", 4000)),
+        auth_min_pkts=net.get("auth_min_pkts", 46),
+        auth_min_bytes=net.get("auth_min_bytes", 4000),
         hosts=hosts,
-        extra_scope=tuple(data.get("sockets", {}).get("extra_scope", ())),
-        windows=windows,
+        extra_scope=tuple(sockets.get("extra_scope", ())),
+        windows=Windows(**{k: win[k] for k in _WINDOW_KEYS if k in win}),
     )
+
+
+def _hosts(errors: _Errors, table: object) -> dict[str, HostConfig]:
+    """``[hosts."name"]`` tables, checked key by key."""
+    hosts: dict[str, HostConfig] = {}
+    if not isinstance(table, dict):
+        errors.add("hosts", None, "[hosts] must hold tables such as [hosts.\"db1\"]")
+        return hosts
+    for name, body in table.items():
+        sect = f'hosts."{name}"'
+        if not isinstance(body, dict):
+            errors.add("hosts", None, f"[hosts.{name}] must be a table")
+            continue
+        ok: dict[str, Any] = {}
+        for key, value in body.items():
+            if key not in _HOST_KEYS:
+                errors.add(sect, key, f"unknown key {key!r} in [{sect}]")
+            elif not isinstance(value, _HOST_KEYS[key]):
+                errors.add(sect, key, f"[{sect}] {key} must be {_kind(_HOST_KEYS[key])}, "
+                           f"not {_shown(value)}")
+            else:
+                ok[key] = value
+        if "tz" in ok and _zone_problem(ok["tz"]):
+            errors.add(sect, "tz", f"[{sect}] tz {ok['tz']!r} is not an IANA zone "
+                       "(e.g. Europe/Berlin)")
+            del ok["tz"]
+        _check_items(errors, sect, "aliases", ok, str)
+        _check_items(errors, sect, "ssh_ports", ok, int, _port_problem)
+        _check_items(errors, sect, "addresses", ok, str, _network_problem)
+        hosts[name.lower()] = HostConfig(
+            tz=ok.get("tz"),
+            aliases=tuple(a.lower() for a in ok.get("aliases", ())),
+            ssh_ports=tuple(ok.get("ssh_ports", ())),
+            addresses=tuple(ok.get("addresses", ())),
+        )
+    return hosts
+
+
+def _check_items(
+    errors: _Errors,
+    section: str,
+    key: str,
+    values: dict[str, Any],
+    kind: type,
+    problem: Callable[[Any], str | None] | None = None,
+) -> None:
+    """Check each item of the list ``values[key]``; drop the key when any item is wrong."""
+    items = values.get(key)
+    if items is None:
+        return
+    bad = False
+    for i, item in enumerate(items):
+        if not isinstance(item, kind) or isinstance(item, bool):
+            why: str | None = f"must be {_kind(kind)}, not {_shown(item)}"
+        else:
+            why = problem(item) if problem else None
+        if why:
+            errors.add(section, key, f"[{section}] {key}[{i}] {why}")
+            bad = True
+    if bad:
+        del values[key]
+
+
+def _port_problem(port: int) -> str | None:
+    return None if 1 <= port <= 65535 else f"{port} is not a port (1-65535)"
+
+
+def _network_problem(text: str) -> str | None:
+    try:
+        parse_network(text)
+    except ValueError:
+        return f"{text!r} is not an address or network (e.g. 10.0.0.0/8)"
+    return None
+
+
+def _zone_problem(name: str) -> bool:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return True
+    return False
+
+
+_KINDS = {bool: "a boolean", str: "a string", int: "an integer", float: "a number",
+          list: "a list", dict: "a table"}
+
+
+def _kind(kind: type | tuple[type, ...]) -> str:
+    return _KINDS.get(kind, "a value") if isinstance(kind, type) else "a value"
+
+
+def _shown(value: object) -> str:
+    kind = _KINDS.get(type(value), type(value).__name__)
+    if isinstance(value, (list, dict)):
+        return kind
+    return f"{kind} ({str(value).lower() if isinstance(value, bool) else repr(value)})"

@@ -421,7 +421,11 @@ def _users(tables: dict[str, pa.Table], con: duckdb.DuckDBPyConnection) -> pa.Ta
 
 
 def _parse_time(text: str, where: str) -> int:
-    value = dt.datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    try:
+        value = dt.datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise ConfigError(
+            f"{where}: {text!r} is not an ISO 8601 time (e.g. 2026-03-02T09:00:00Z)") from exc
     if value.tzinfo is None:
         raise ConfigError(f"{where}: time {text!r} has no zone; add Z or an offset")
     return int(value.timestamp() * 1_000_000)
@@ -475,6 +479,8 @@ def build_assets(settings: Settings) -> pa.Table:
             where = f"{path}:{lineno}"
             vf = _parse_time(rec["valid_from"], where) if rec.get("valid_from") else None
             vt = _parse_time(rec["valid_to"], where) if rec.get("valid_to") else None
+            if vf is not None and vt is not None and vf > vt:
+                raise ConfigError(f"{where}: valid_from is later than valid_to")
             add(host, rec.get("ip", ""), vf, vt, "assets", where)
     if not rows:
         return empty("asset")

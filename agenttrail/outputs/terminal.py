@@ -88,15 +88,25 @@ def render_inputs(inputs: dict[str, Any], console: Console) -> None:
         f"skipped by type, {t['malformed']} malformed (see report)"
         + (f", {t['unread']} unread" if t["unread"] else "")
     ))
+    unknown, skipped = [], []
     for f in inputs["files"]:
         bad = [i for i in f["issues"] if i["kind"] in ("malformed", "file", "unread")]
-        if bad:
+        if f["details"].get("skipped"):
+            skipped.append(f["path"])
+        elif bad and f["format"] is None and bad[0]["message"].startswith("not in any format"):
+            unknown.append(f["path"])  # one line for all of them, below
+        elif bad:
             first = bad[0]
             loc = f["path"] + (f":{first['line']}" if first["line"] else "")
             hint = f" ({first['hint']})" if first.get("hint") else ""
             more = f" (+{f['issues_total'] - 1} more)" if f["issues_total"] > 1 else ""
             console.print(text("damaged input ", style="yellow") + text(
                 f"{loc}: {first['message']}{hint}{more}"))
+    for paths, what in ((unknown, "in no known format"), (skipped, "skipped as agenttrail output")):
+        if paths:
+            listed = ", ".join(paths[:3]) + (f" (+{len(paths) - 3} more)" if len(paths) > 3 else "")
+            console.print(text(f"{len(paths)} file{'s' if len(paths) > 1 else ''} {what}: ",
+                               style="yellow") + text(f"{listed}; see report.json"))
 
 
 def _step(console: Console, label: str, what: str, src: dict[str, Any] | None = None) -> None:

@@ -13,12 +13,13 @@ Two ways to read JSON lines (DESIGN §2):
 
 from __future__ import annotations
 
-import gzip
+import codecs
 import json
 import mmap
+import os
 import tempfile
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -34,6 +35,24 @@ GZIP_MAGIC = b"\x1f\x8b"
 HEAD_BYTES = 64 * 1024
 PROBE_WINDOW = 512 * 1024
 EXCERPT = 120
+
+#: Decompression stops at this many times the compressed size (a gzip bomb) ...
+GZIP_MAX_RATIO = 1000
+#: ... or at this many decompressed bytes, whichever comes first (``--max-decompressed-bytes``).
+GZIP_MAX_BYTES = 4 << 30
+_GZ_IN = 256 * 1024  # compressed bytes read at a time
+_GZ_OUT = 1 << 20  # decompressed bytes produced at a time: memory stays bounded
+
+#: Recognising a file whose beginning is damaged: heads that start at later lines are taken from
+#: the first SNIFF_SCAN_BYTES of short lines (at most SNIFF_MAX_STARTS of them; lines over
+#: ``max_line_bytes`` are skipped without being held, at most SNIFF_SKIP_BYTES of them).
+#: A head holds up to SNIFF_WINDOW_LINES lines and needs SNIFF_MIN_LINES non-blank ones, so one
+#: stray record-like line at the end of a text file does not make it a log.
+SNIFF_SCAN_BYTES = 4 << 20
+SNIFF_SKIP_BYTES = 64 << 20
+SNIFF_MAX_STARTS = 4096
+SNIFF_WINDOW_LINES = 8
+SNIFF_MIN_LINES = 3
 
 
 @dataclass
@@ -85,43 +104,241 @@ def is_gzip(path: Path) -> bool:
         return f.read(2) == GZIP_MAGIC
 
 
-def gunzip_to(path: Path, dest_dir: Path, max_ratio: int = 1000) -> tuple[Path, str | None]:
+@dataclass
+class Gunzipped:
+    """What :func:`gunzip` wrote and why it stopped early, if it did.
+
+    ``stop`` is None (the whole stream was read), ``truncated`` (the compressed data ends inside
+    the stream), ``damaged`` (corrupt compressed data), ``ratio`` or ``limit`` (the decompressed
+    size reached a limit), or ``trailing`` (bytes after the gzip data that are not gzip; the data
+    itself is complete). Whatever decompressed before a stop is in ``path``.
+    """
+
+    path: Path
+    size: int = 0
+    stop: str | None = None
+    message: str | None = None
+
+
+def gunzip(
+    path: Path, dest_dir: Path, max_ratio: int = GZIP_MAX_RATIO, max_bytes: int = GZIP_MAX_BYTES
+) -> Gunzipped:
+    """Decompress ``path`` (one or more gzip members) into a new file in ``dest_dir``.
+
+    Streams, so memory stays bounded whatever the ratio. Stops at ``max_ratio`` x the compressed
+    size or at ``max_bytes``, whichever is smaller, and keeps what decompressed before any stop.
+    """
+    by_ratio = max(path.stat().st_size, 1) * max_ratio
+    limit = min(by_ratio, max_bytes)
+    fd, name = tempfile.mkstemp(prefix=path.name[:60] + ".", suffix=".plain", dir=dest_dir)
+    result = Gunzipped(Path(name))
+    with path.open("rb") as src, os.fdopen(fd, "wb") as dst:
+        result.size, result.stop, result.message = _inflate(src.read, dst.write, limit)
+    if result.stop == "limit" and by_ratio < max_bytes:
+        result.stop = "ratio"
+        result.message = (
+            f"decompressed size passed {max_ratio}x the compressed size ({_size_text(limit)}; "
+            "a gzip bomb?); the rest of the file is not read"
+        )
+    elif result.stop == "limit":
+        result.message = (
+            f"decompressed size reached the limit of {_size_text(max_bytes)} "
+            "(--max-decompressed-bytes); the rest of the file is not read"
+        )
+    return result
+
+
+def gunzip_to(
+    path: Path, dest_dir: Path, max_ratio: int = GZIP_MAX_RATIO, max_bytes: int = GZIP_MAX_BYTES
+) -> tuple[Path, str | None]:
     """Decompress ``path`` into ``dest_dir``; stop at ``max_ratio`` x the compressed size.
 
-    Returns the plain file and an error text when the stream is damaged or the ratio limit was hit
-    (what was decompressed before that is kept).
+    Returns the plain file and an error text when the stream is damaged or a limit was hit
+    (what was decompressed before that is kept). :func:`gunzip` says more.
     """
-    limit = max(path.stat().st_size, 1) * max_ratio
-    out = dest_dir / (path.name + ".plain")
-    error = None
+    result = gunzip(path, dest_dir, max_ratio, max_bytes)
+    return result.path, result.message
+
+
+def _inflate(
+    read: Callable[[int], bytes], write: Callable[[bytes], object], limit: int
+) -> tuple[int, str | None, str | None]:
+    """Decompress gzip members from ``read`` into ``write``, at most ``limit`` bytes.
+
+    Returns ``(bytes written, stop, message)`` as in :class:`Gunzipped` (``limit`` for either
+    limit, without a message). NUL padding after the last member is ignored.
+    """
     written = 0
-    with gzip.open(path, "rb") as src, out.open("wb") as dst:
+    d = zlib.decompressobj(wbits=31)
+    started = False  # whether the current member has consumed input
+    pending = b""
+    src_eof = False
+    while True:
+        if not pending and not src_eof:
+            pending = read(_GZ_IN)
+            src_eof = not pending
+        if not started and pending:
+            if len(pending) < 2 and not src_eof:  # two bytes are needed to see the magic
+                more = read(_GZ_IN)
+                src_eof = not more
+                pending += more
+                continue
+            if not pending.startswith(GZIP_MAGIC):
+                return written, *_after_members(read, pending, written)
+        if src_eof and not pending:
+            out = d.decompress(b"", _GZ_OUT) if started else b""  # output zlib still holds
+            if not out:
+                if started and not d.eof:
+                    return written, "truncated", (
+                        f"gzip stream truncated: the compressed data ends after {written} "
+                        "decompressed bytes; the rest of the file is lost"
+                    )
+                return written, None, None
+        else:
+            before = d.copy()
+            try:
+                out = d.decompress(pending, _GZ_OUT)
+            except zlib.error as exc:
+                # salvage what decompresses before the damage, feeding the chunk in small pieces
+                out = _salvage(before, pending, limit - written)
+                write(out)
+                return written + len(out), "damaged", (
+                    f"gzip stream damaged after {written + len(out)} decompressed bytes ({exc}); "
+                    "the rest of the file is lost"
+                )
+            started = True
+            pending = d.unconsumed_tail
+        if written + len(out) > limit:
+            write(out[: limit - written])
+            return limit, "limit", None
+        write(out)
+        written += len(out)
+        if d.eof:
+            pending = d.unused_data
+            d = zlib.decompressobj(wbits=31)
+            started = False
+
+
+def _salvage(d: zlib._Decompress, data: bytes, room: int) -> bytes:
+    """The output of ``data`` up to the first corrupt byte, at most ``room`` bytes."""
+    parts: list[bytes] = []
+    size = 0
+    for i in range(0, len(data), 256):
         try:
-            while chunk := src.read(1 << 20):
-                written += len(chunk)
-                if written > limit:
-                    error = f"decompressed size passed {max_ratio}x the compressed size; stopped"
-                    dst.write(chunk[: len(chunk) - (written - limit)])
-                    break
-                dst.write(chunk)
-        except (OSError, EOFError, zlib.error) as exc:
-            error = f"gzip stream damaged: {exc}"
-    return out, error
+            out = d.decompress(data[i : i + 256], max(room - size, 1))
+        except zlib.error:
+            break
+        parts.append(out)
+        size += len(out)
+        if size >= room or d.unconsumed_tail or d.eof:
+            break
+    return b"".join(parts)[:room]
+
+
+def _after_members(
+    read: Callable[[int], bytes], pending: bytes, written: int
+) -> tuple[str | None, str | None]:
+    """``(stop, message)`` for bytes after the last gzip member (NUL padding is fine)."""
+    if written == 0:
+        return "damaged", "not a gzip stream after the gzip magic; nothing decompressed"
+    extra = 0
+    while pending:
+        if pending.strip(b"\x00"):
+            extra += len(pending)
+            while more := read(_GZ_IN):
+                extra += len(more)
+            return "trailing", f"{extra} bytes after the end of the gzip data are not gzip; ignored"
+        pending = read(_GZ_IN)
+    return None, None
+
+
+def _size_text(n: int) -> str:
+    for unit, shift in (("GiB", 30), ("MiB", 20), ("KiB", 10)):
+        if n >= 1 << shift:
+            if n % (1 << shift) == 0:
+                return f"{n >> shift} {unit}"
+            return f"{n / (1 << shift):.1f} {unit} ({n} bytes)"
+    return f"{n} bytes"
 
 
 def read_head(path: Path, n: int = HEAD_BYTES) -> bytes:
-    """The first ``n`` bytes of a file, decompressed when it is gzip."""
+    """The first ``n`` bytes of a file, decompressed when it is gzip (as much as decompresses
+    when the stream is truncated or damaged)."""
     try:
         if is_gzip(path):
-            with gzip.open(path, "rb") as f:
-                try:
-                    return f.read(n)
-                except (OSError, EOFError, zlib.error):
-                    return b""
+            parts: list[bytes] = []
+            with path.open("rb") as f:
+                _inflate(f.read, parts.append, n)
+            return b"".join(parts)[:n]
         with path.open("rb") as f:
             return f.read(n)
     except OSError:
         return b""
+
+
+def sniff_windows(path: Path, max_line_bytes: int) -> Iterator[tuple[int, bytes]]:
+    """Heads that start at the second, third, ... line, for recognising a file whose first lines
+    are damaged (over-long, binary, or a banner no reader knows).
+
+    Yields ``(line number, head)``: each head is up to :data:`SNIFF_WINDOW_LINES` lines from that
+    line on (at most :data:`HEAD_BYTES`); lines over ``max_line_bytes`` are skipped without being
+    held. Only heads with :data:`SNIFF_MIN_LINES` non-blank lines are yielded. At most
+    :data:`SNIFF_SCAN_BYTES` of lines (:data:`SNIFF_MAX_STARTS` of them) are looked at.
+    """
+    kept: list[tuple[int, bytes]] = []
+    with path.open("rb") as f:
+        line = kept_bytes = skipped = 0
+        while kept_bytes < SNIFF_SCAN_BYTES and len(kept) < SNIFF_MAX_STARTS + SNIFF_WINDOW_LINES:
+            chunk = f.readline(HEAD_BYTES)
+            if not chunk:
+                break
+            line += 1
+            length = len(chunk)
+            tail = chunk
+            while not tail.endswith(b"\n"):  # the rest of a line longer than a head: not held
+                tail = f.readline(PROBE_WINDOW)
+                if not tail:
+                    break
+                length += len(tail)
+            if length > max_line_bytes:
+                skipped += length
+                if skipped > SNIFF_SKIP_BYTES:
+                    break
+                continue
+            kept.append((line, chunk))
+            kept_bytes += len(chunk)
+    for i, (number, _) in enumerate(kept):
+        if number == 1:
+            continue  # the ordinary head starts here
+        window = kept[i : i + SNIFF_WINDOW_LINES]
+        if sum(1 for _, raw in window if raw.strip()) < SNIFF_MIN_LINES:
+            continue
+        yield number, b"".join(raw for _, raw in window)[:HEAD_BYTES]
+
+
+def not_utf8_lines(path: Path, max_line_bytes: int) -> Iterator[tuple[int, bytes]]:
+    """``(line number, raw line)`` of each line that is not valid UTF-8; lines over
+    ``max_line_bytes`` are left out (they are reported as long lines).
+
+    One fast pass checks the whole file; only a file with such bytes is framed line by line.
+    """
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    try:
+        with path.open("rb") as f:
+            while block := f.read(4 << 20):
+                decoder.decode(block)
+            decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        pass
+    else:
+        return
+    for line, raw, _ in iter_lines(path, max_line_bytes):
+        if raw is None:
+            continue
+        try:
+            raw.decode("utf-8")
+        except UnicodeDecodeError:
+            yield line, raw
 
 
 def head_lines(head: bytes, n: int = 20) -> list[str]:

@@ -10,6 +10,10 @@ Output: one ``login`` row per sshd line that matches a message template of
 :mod:`agenttrail.readers._sshd_messages`, and one ``source_span`` row per (host, program) covering
 every usable line of the file, whatever its program (DESIGN §5 login coverage).
 
+A last line without a final newline that does not read as a whole record is malformed
+("truncated last line"); a line that is not UTF-8 is read as Latin-1 and gets a warning with its
+line.
+
 Accounting: ``#`` lines (fail2ban annotations) and blank lines are ``meta``; lines of other
 programs are ``skipped_by_type['other_program']``; sshd lines are ``sshd_pam`` (PAM and logind
 chatter), ``sshd_partial`` (``Postponed``/``Partial``), ``sshd_unmatched`` or normalised. A line
@@ -45,7 +49,13 @@ import pyarrow as pa
 
 from agenttrail.model import FileAccount, Issue, ReadResult
 from agenttrail.readers import _syslog as sl
-from agenttrail.readers._io import ReadContext, excerpt, head_lines, read_text_lines
+from agenttrail.readers._io import (
+    ReadContext,
+    excerpt,
+    head_lines,
+    not_utf8_lines,
+    read_text_lines,
+)
 from agenttrail.readers._sshd_messages import login_sql, messages_sql, span_sql
 
 if TYPE_CHECKING:
@@ -104,7 +114,9 @@ def read(ctx: ReadContext) -> ReadResult:
         status = _status_sql(ctx, names, tz_default, offsets)
         con.execute(f"CREATE TEMP TABLE {names['all']} AS {status}")
         con.execute(f"DROP TABLE {names['env']}")
-        _account(ctx, account, names)
+        cut = _cut_last_line(ctx, names, account.read)
+        _account(ctx, account, names, cut)
+        _encoding_issues(ctx, account)
         login = login_sql(names["all"], names["msg"], source=SOURCE, fmt=NAME, rel=ctx.rel)
         result.add("login", con.sql(login).to_arrow_table())
         span = span_sql(names["all"], source=SOURCE, fmt=NAME)
@@ -283,7 +295,79 @@ def _status_sql(ctx: ReadContext, names: dict[str, str], tz_default: bool,
     """
 
 
-def _account(ctx: ReadContext, account: FileAccount, names: dict[str, str]) -> None:
+def _cut_last_line(ctx: ReadContext, names: dict[str, str], last: int) -> int | None:
+    """The last line when it was cut mid-message (marked malformed in the table), else None.
+
+    A syslog daemon ends every line with a newline, so a last line without one may have been cut
+    while being written or copied; it counts as cut when it does not read as a whole record
+    (no envelope, an sshd message no template knows, or an ``Accepted``/``Failed`` line whose
+    ``ssh2`` or key fingerprint is incomplete). Other programs' lines cannot be judged and stay
+    as they are, as does a last line that reads whole (files trimmed by hand often lack the final
+    newline).
+    """
+    size = ctx.path.stat().st_size
+    if size == 0:
+        return None
+    with ctx.path.open("rb") as f:
+        f.seek(size - 1)
+        if f.read(1) == b"\n":
+            return None
+    con, rec, msg = ctx.con, names["all"], names["msg"]
+    row = con.execute(f"""
+        SELECT a.src_line, a.status, m.kind, m.message, m.key_fp FROM {rec} a
+        LEFT JOIN {msg} m USING (src_line) ORDER BY a.src_line DESC LIMIT 1""").fetchone()
+    if row is None or row[0] != last:
+        return None  # the last line is blank or over-long: already accounted
+    line, status, kind, message, key_fp = row
+    cut = status == "malformed" or status == "sshd_unmatched" or (
+        status == "normalised" and kind == "auth" and not _auth_whole(message or "", key_fp))
+    if not cut:
+        return None
+    con.execute(f"UPDATE {rec} SET status = 'malformed' WHERE src_line = ?", [line])
+    return int(line)
+
+
+def _auth_whole(message: str, key_fp: str | None) -> bool:
+    """Whether an ``Accepted``/``Failed`` message reads whole: sshd ends it with ``ssh2`` (or
+    ``ssh2: <key type> <fingerprint>``), and a SHA256 fingerprint has 43 characters, an MD5 one
+    16 hex pairs."""
+    if key_fp is None:
+        return message.rstrip().endswith(("ssh2", "ssh1"))
+    if key_fp.startswith("SHA256:"):
+        return len(key_fp) == len("SHA256:") + 43
+    if key_fp.startswith("MD5:"):
+        return len(key_fp) == len("MD5:") + 47
+    return True
+
+
+#: At most this many lines that are not UTF-8 get an issue each; the rest are counted.
+_ENCODING_ISSUES = 20
+
+
+def _encoding_issues(ctx: ReadContext, account: FileAccount) -> None:
+    """An issue for each line that is not UTF-8 (read as Latin-1, and kept)."""
+    n = 0
+    first_unlisted = None
+    for line, raw in not_utf8_lines(ctx.path, ctx.max_line_bytes):
+        n += 1
+        if n <= _ENCODING_ISSUES:
+            account.issues.append(Issue(
+                ctx.rel, line, "warning", "line is not valid UTF-8; read as Latin-1",
+                excerpt(raw.decode("latin-1")), "check the encoding the log was written in"))
+        elif first_unlisted is None:
+            first_unlisted = line
+    if n:
+        account.details["not_utf8_lines"] = n
+    if first_unlisted is not None:
+        account.issues.append(Issue(
+            ctx.rel, first_unlisted, "warning",
+            f"{n - _ENCODING_ISSUES} more lines are not valid UTF-8 (from this one on); "
+            "read as Latin-1"))
+
+
+def _account(
+    ctx: ReadContext, account: FileAccount, names: dict[str, str], cut: int | None = None
+) -> None:
     """Counts, duplicates, malformed and host issues, and the file's host."""
     con, rec, lines = ctx.con, names["all"], names["lines"]
     for status, n in con.execute(f"SELECT status, count(*) FROM {rec} GROUP BY status").fetchall():
@@ -309,7 +393,12 @@ def _account(ctx: ReadContext, account: FileAccount, names: dict[str, str]) -> N
     for line, text, env, wall_us, year in con.execute(f"""
             SELECT src_line, text, env, wall_us, year FROM {rec} JOIN {lines} USING (src_line)
             WHERE status = 'malformed' ORDER BY src_line""").fetchall():
-        account.issues.append(_malformed(ctx.rel, line, text, env, wall_us, year))
+        issue = _malformed(ctx.rel, line, text, env, wall_us, year)
+        if line == cut:
+            issue = Issue(ctx.rel, line, "malformed", "truncated last line: no final newline and "
+                          "the record is incomplete", excerpt(text),
+                          "the file was cut while being written or copied")
+        account.issues.append(issue)
     if account.unread:
         last = con.execute(f"SELECT max(src_line) FROM {rec} WHERE status = 'malformed'").fetchone()
         account.issues.append(Issue(
