@@ -12,7 +12,6 @@ from typing import TYPE_CHECKING
 import ibis
 
 from agenttrail.detect._meta import Detection, Param
-from agenttrail.enrich import acts_for
 
 if TYPE_CHECKING:
     from ibis.expr.types import BooleanValue, Table
@@ -105,13 +104,43 @@ def lineage(t: Tables) -> Table:
     return direct.union(by_dns, distinct=True)
 
 
+def unresolved_owners(t: Tables) -> Table:
+    """(process, flow) pairs where the flow may be the process's but cannot be proved so.
+
+    An ssh-family process whose argv names a host that neither the assets nor any DNS answer
+    resolve (``git@github.com`` without DNS logs) may own any SSH flow from its host to an
+    unattributed address that starts within its lifetime. Such a flow is not linked to another
+    seed by time alone: the candidates are ambiguous and are not guessed (DESIGN §5).
+    """
+    w = t.settings.windows
+    skew = w.endpoint_skew * 1_000_000
+    tw = w.time_window * 1_000_000
+    q = t.proc.filter(t.proc.agent_client.fill_null(False) & t.proc.ssh_dest_host.notnull()
+                      & t.proc.ssh_dest_ip_hi.isnull())
+    a = t.asset.select(a_host=t.asset.host).distinct()
+    d = t.dns.select(d_name=t.dns.query_host, d_label=t.dns.query_label)
+    q = q.anti_join(a, q.ssh_dest_host == a.a_host)
+    q = q.anti_join(d, (q.ssh_dest_host == d.d_name) | (q.ssh_dest_host == d.d_label))
+    f = t.flow.filter(t.flow.is_ssh & t.flow.start_us.notnull() & t.flow.dst_host.isnull())
+    j = q.join(f, [f.src_host == q.host, f.start_us >= q.exec_us - skew,
+                   f.start_us <= q.exit_us.coalesce(q.exec_us + tw),
+                   q.ssh_dest_port.isnull() | (q.ssh_dest_port == f.dst_port)])
+    return j.select(
+        l_host=q.host, l_pid=q.pid, l_pv=q.pidversion, l_ppid=q.ppid, l_ppv=q.parent_pidversion,
+        l_principal=q.principal_uid, l_asid=q.asid, l_gap=ibis.null("int64"), flow_row=f.row_id,
+    )
+
+
 def links(t: Tables, seeds: Table) -> Table:
     """Link candidates: seed key, flow row, link kind (lineage/time) and Δt in µs.
 
-    A flow that another process acting for the socket's owner explains by lineage is not
-    linked to the seed by time; a flow that another process explains by lineage with its exec
-    nearer the flow start is not linked to the seed by lineage (two ssh processes to the same
-    server from the same Mac: each flow is its own process's).
+    A flow that another process (not the seed, not its child) explains by lineage is not linked
+    to the seed by time, whoever that process acts for: the owner's own ssh, or the actor's ssh
+    with their own agent, owns that flow (DESIGN §5 names the owner's case; any explaining process
+    is as good a reason). A flow that another process explains by lineage with its exec nearer
+    the flow start is not linked to the seed by lineage (two ssh processes to the same server
+    from the same Mac: each flow is its own process's). A flow another process may own
+    (:func:`unresolved_owners`) is not linked by time either.
     """
     w = t.settings.windows
     lin = lineage(t)
@@ -135,18 +164,20 @@ def links(t: Tables, seeds: Table) -> Table:
     ).select(s, flow_row=f.row_id, link=ibis.literal("time"),
              gap=ibis.null("int64"))
     both = by_lineage.union(by_time)
-    other = lin.select(
-        o_host=lin.l_host, o_pid=lin.l_pid, o_pv=lin.l_pv, o_ppid=lin.l_ppid,
-        o_ppv=lin.l_ppv, principal_uid=lin.l_principal, asid=lin.l_asid, o_gap=lin.l_gap,
-        o_flow=lin.flow_row,
+    owners = lin.union(unresolved_owners(t))
+    other = owners.select(
+        o_host=owners.l_host, o_pid=owners.l_pid, o_pv=owners.l_pv, o_ppid=owners.l_ppid,
+        o_ppv=owners.l_ppv, principal_uid=owners.l_principal, asid=owners.l_asid,
+        o_gap=owners.l_gap, o_flow=owners.flow_row,
     )
     bt = both.join(other, [both.host == other.o_host, both.flow_row == other.o_flow])
-    bt, test = acts_for(bt, t.user_asid, "principal_uid", "asid", "owner_uid")
     not_seed = ~(((bt.o_pid == bt.pid) & (bt.o_pv == bt.pidversion))
                  | ((bt.o_ppid == bt.pid) & (bt.o_ppv == bt.pidversion)))
-    by_owner_process = (bt.link == "time") & test
+    # a flow another process (not the seed or its child) explains by lineage is that process's:
+    # never the seed's by time alone, whoever that process acts for
+    by_other_process = bt.link == "time"
     by_nearer_process = (bt.link == "lineage") & (bt.o_gap < bt.gap).fill_null(False)
-    explained = bt.filter(not_seed & (by_owner_process | by_nearer_process)).select(
+    explained = bt.filter(not_seed & (by_other_process | by_nearer_process)).select(
         x_host=bt.host, x_pid=bt.pid, x_pv=bt.pidversion, x_t=bt.t_us, x_rule=bt.rule_id,
         x_flow=bt.flow_row, x_link=bt.link,
     ).distinct()
