@@ -20,7 +20,7 @@ from agenttrail.blast import blast_radius
 from agenttrail.config import Settings
 from agenttrail.coverage import coverage_counts
 from agenttrail.excerpts import cited_records
-from agenttrail.incidents import Incident, Signal, build
+from agenttrail.incidents import Incident, Signal, build, in_scope
 from agenttrail.ingest import Ingested, ingest
 from agenttrail.inventory import inventory
 from agenttrail.normalise import dedupe, normalise
@@ -93,9 +93,10 @@ def analyse(
         progress("correlating")
     backend = ibis.duckdb.from_connection(con)
     found = detect.run(backend, tables, settings)
-    incidents, signals = build(
-        found.signals, found.links, found.flow_eval, found.flow,
-        settings.windows.incident_gap * 1_000_000,
+    incidents, signals = in_scope(
+        *build(found.signals, found.links, found.flow_eval, found.flow,
+               settings.windows.incident_gap * 1_000_000),
+        settings.since_us, settings.until_us, settings.only_host,
     )
     timings["detect_s"] = time.perf_counter() - t2
     return Analysis(ing, tables, found, incidents, signals, con, backend, timings, t0)

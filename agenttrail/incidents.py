@@ -161,6 +161,30 @@ def build(
     return incidents, out
 
 
+def in_scope(
+    incidents: list[Incident], signals: list[Signal], since_us: int | None,
+    until_us: int | None, only_host: str | None,
+) -> tuple[list[Incident], list[Signal]]:
+    """The incidents (and their signals) inside ``--since``/``--until``/``--only-host``.
+
+    The tables were cut with a margin so that chains and absences near the edges are judged on
+    complete evidence; here the findings are cut exactly: an incident is in scope when its first
+    signal is in the time scope and its host matches the host glob.
+    """
+    import fnmatch
+
+    def keep(host: str | None, t_us: int) -> bool:
+        if since_us is not None and t_us < since_us:
+            return False
+        if until_us is not None and t_us > until_us:
+            return False
+        return not only_host or (host is not None and fnmatch.fnmatchcase(host, only_host))
+
+    kept = [i for i in incidents if keep(i.key[0], i.first_us)]
+    ids = {id(s) for i in kept for s in i.signals}
+    return kept, [s for s in signals if id(s) in ids]
+
+
 def _signal(r: dict[str, Any]) -> Signal:
     s = Signal(
         rule_id=r["rule_id"], severity_id=int(r["severity_id"]), status=r["status"],

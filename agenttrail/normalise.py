@@ -558,11 +558,22 @@ def _assets(
 
 
 def _scope(tables: dict[str, pa.Table], settings: Settings) -> dict[str, pa.Table]:
-    """Apply ``--since``, ``--until`` and ``--only-host``."""
+    """Apply ``--since``, ``--until`` and ``--only-host`` to what is read, keeping the evidence
+    the scoped findings need.
+
+    ``--only-host`` narrows the endpoint tables (process, socket, session) only: the flows from
+    those hosts and the logins and log coverage of every destination stay. The time scope keeps
+    a margin (the incident gap plus the linking and login windows) on every table, so a chain
+    or an absence near the edge is judged on complete evidence; the findings themselves are cut
+    to the scope afterwards (:func:`agenttrail.incidents.in_scope`).
+    """
     if settings.since_us is None and settings.until_us is None and not settings.only_host:
         return tables
     import fnmatch
 
+    w = settings.windows
+    margin = (w.incident_gap + w.time_window + w.pre_auth_window + w.login_grace
+              + w.clock_tolerance) * 1_000_000
     out = dict(tables)
     for name, tcol in (("process", "t_us"), ("socket", "t_us"), ("session", "t_us"),
                        ("login", "t_us"), ("flow", "start_us"), ("dns", "t_us")):
@@ -572,13 +583,17 @@ def _scope(tables: dict[str, pa.Table], settings: Settings) -> dict[str, pa.Tabl
         mask = pa.array([True] * t.num_rows)
         col = t.column(tcol)
         if settings.since_us is not None:
-            mask = pc.and_(mask, pc.fill_null(pc.greater_equal(col, settings.since_us), False))
+            mask = pc.and_(mask, pc.fill_null(
+                pc.greater_equal(col, settings.since_us - margin), False))
         if settings.until_us is not None:
-            mask = pc.and_(mask, pc.fill_null(pc.less_equal(col, settings.until_us), False))
-        if settings.only_host and "host" in t.column_names:
-            hosts = t.column("host").to_pylist()
-            keep = [h is not None and fnmatch.fnmatchcase(h, settings.only_host) for h in hosts]
-            mask = pc.and_(mask, pa.array(keep))
+            mask = pc.and_(mask, pc.fill_null(
+                pc.less_equal(col, settings.until_us + margin), False))
+        if settings.only_host and name in ("process", "socket", "session"):
+            keep = _map_distinct(
+                t.column("host"),
+                lambda h: h is not None and fnmatch.fnmatchcase(h, settings.only_host or ""),
+                pa.bool_())
+            mask = pc.and_(mask, pc.fill_null(keep, False))
         out[name] = t.filter(mask)
     return out
 

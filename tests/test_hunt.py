@@ -159,3 +159,26 @@ def test_terminal_never_interprets_input_strings(tmp_path: Path) -> None:
     assert code == 1
     assert "\x1b" not in output and "\u202e" not in output
     assert "ssh alice@db1 -vx\\x1b[2J[bold]x[/bold]\\u202egnp.exe" in output
+
+
+def test_scope_cuts_findings_not_the_evidence_they_need(tmp_path: Path) -> None:
+    """--only-host narrows the endpoints, never the destinations' logins; --until cuts findings,
+    while the login 0.8 s after the cut still proves the hop's login present."""
+    inputs, opts = _case_inputs(tmp_path)
+    for extra, want in (
+        (["--only-host", "mac-shared"], ["present"]),
+        (["--until", casekit.at(100.5).isoformat()], ["present"]),
+        (["--only-host", "mac-*", "--since", casekit.at(99).isoformat()], ["present"]),
+    ):
+        out = tmp_path / "o"
+        code, output = run("hunt", str(inputs), *opts, *extra, "-o", str(out))
+        assert code == 1, (extra, output)
+        report = json.loads((out / "report.json").read_text())
+        [inc] = report["incidents"]
+        assert [h["login_status"] for h in inc["hops"]] == want, extra
+        assert report["scope"]["only_host"] == (extra[1] if extra[0] == "--only-host" else None)
+    for extra in (["--only-host", "db1"], ["--since", casekit.at(200).isoformat()],
+                  ["--until", casekit.at(90).isoformat()]):
+        code, output = run("hunt", str(inputs), *opts, *extra, "-o", str(tmp_path / "o2"))
+        assert code == 0, (extra, output)
+        assert json.loads((tmp_path / "o2" / "report.json").read_text())["incidents"] == []
