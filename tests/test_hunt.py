@@ -182,3 +182,31 @@ def test_scope_cuts_findings_not_the_evidence_they_need(tmp_path: Path) -> None:
         code, output = run("hunt", str(inputs), *opts, *extra, "-o", str(tmp_path / "o2"))
         assert code == 0, (extra, output)
         assert json.loads((tmp_path / "o2" / "report.json").read_text())["incidents"] == []
+
+
+def test_secrets_reach_no_output(tmp_path: Path) -> None:
+    """DESIGN §3: env entries other than the kept ones and secret-looking argument values never
+    reach an output, also when the record is damaged and only quoted as an issue excerpt."""
+    inputs, opts = _case_inputs(tmp_path)
+    es = inputs / "macs" / "mac-shared" / "eslogger.jsonl"
+    text = es.read_text()
+    assert '"alice@db1"' in text
+    text = text.replace('"alice@db1"', '"alice@db1","mysql -pTOPSECRET7 -p3306",'
+                        '"https://bob:TOPSECRET8@repo.example/x"')
+    damaged = ('{"event":{"exec":{"env":["AWS_SECRET_ACCESS_KEY=TOPSECRET11","USER=root"],'
+               '"args":["curl","--token=TOPSECRET12"\n')
+    lines = text.splitlines(keepends=True)
+    es.write_text("".join([lines[0], damaged, *lines[1:]]))
+    out = tmp_path / "out"
+    code, terminal = run("hunt", str(inputs), *opts, "-o", str(out))
+    assert code == 1
+    texts = {p.name: p.read_text() for p in out.iterdir()} | {"terminal": terminal}
+    for name, body in texts.items():
+        assert "TOPSECRET" not in body, name
+    report = json.loads(texts["report.json"])
+    [inc] = report["incidents"]
+    ssh = next(p for p in inc["processes"] if p["exe"].endswith("/ssh"))
+    assert ssh["args"] == ["ssh", "alice@db1", "mysql -p<redacted> -p3306",
+                           "https://bob:<redacted>@repo.example/x"]
+    issue = next(f for f in report["inputs"]["files"] if f["path"].endswith("eslogger.jsonl"))
+    assert "AWS_SECRET_ACCESS_KEY=<dropped>" in issue["issues"][0]["excerpt"]

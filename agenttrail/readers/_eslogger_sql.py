@@ -69,6 +69,9 @@ _PW_OPT_RE = (r"(?is)^(--?[a-z0-9_.-]*(?:password|passwd|passphrase|secret|token
               r"[a-z0-9_.-]*=).+$")
 _URL_PW_RE = r"(://[^/:@\s]*:)[^@\s]*@"
 _AUTH_RE = r"(?is)((?:proxy-)?authorization\s*:\s*).*$"
+# -p<password> as a word inside an argument (a remote command such as "mysql -pSECRET"); a
+# numeric value is a port (ssh -p2222) and stays
+_INNER_PW_RE = r"(^|\s)-p[^\s]*[^0-9\s][^\s]*"
 
 
 def _sql_list(values: tuple[str, ...] | frozenset[str]) -> str:
@@ -88,8 +91,9 @@ def _redact(arg: str, prev: str, ssh: str = "is_ssh_client") -> str:
     """A kept argument with secret-looking values replaced; ``prev`` is the argument before and
     ``ssh`` a boolean SQL expression: whether the program is an ssh-family client."""
     generic = (
-        f"regexp_replace(regexp_replace(regexp_replace({arg}, '{_PW_OPT_RE}', '\\1{REDACTED}'), "
-        f"'{_URL_PW_RE}', '\\1{REDACTED}@', 'g'), '{_AUTH_RE}', '\\1{REDACTED}')"
+        f"regexp_replace(regexp_replace(regexp_replace(regexp_replace({arg}, '{_PW_OPT_RE}', "
+        f"'\\1{REDACTED}'), '{_URL_PW_RE}', '\\1{REDACTED}@', 'g'), '{_AUTH_RE}', "
+        f"'\\1{REDACTED}'), '{_INNER_PW_RE}', '\\1-p{REDACTED}', 'g')"
     )
     return (
         "CASE "

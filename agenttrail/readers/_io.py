@@ -17,6 +17,7 @@ import codecs
 import json
 import mmap
 import os
+import re
 import tempfile
 import zlib
 from collections.abc import Callable, Iterator
@@ -90,11 +91,36 @@ class ReadContext:
     tmpdir: Path = field(default_factory=lambda: Path(tempfile.gettempdir()))
 
 
+#: ``NAME=value`` inside a quoted string: an environment entry of an exec record.
+_ENV_ENTRY = re.compile(r'"([A-Za-z_][A-Za-z0-9_]*)=((?:[^"\\]|\\.)*)"')
+#: Secret-looking values (DESIGN §3): options, URL credentials, authorisation headers.
+_SECRETS = (
+    (re.compile(r"(?i)(--?[a-z0-9_.-]*(?:password|passwd|passphrase|secret|token|api[-_]?key)"
+                r"[a-z0-9_.-]*[= ])[^\s\",]+"), r"\1<redacted>"),
+    (re.compile(r"(://[^/:@\s\"]*:)[^@\s\"]*@"), r"\1<redacted>@"),
+    (re.compile(r"(?i)((?:proxy-)?authorization\s*:\s*)[^\"]*"), r"\1<redacted>"),
+    (re.compile(r"((?:^|[\s\"])-p)(?=[^\s\",]*[^\d\s\",])[^\s\",]+"), r"\1<redacted>"),
+)
+_KEPT_ENV = frozenset({"SSH_AUTH_SOCK", "SSH_CONNECTION", "SSH_CLIENT", "SUDO_USER", "SUDO_UID",
+                       "USER", "LOGNAME", "HOME", "TMPDIR"})
+
+
+def scrub(text: str) -> str:
+    """``text`` with what DESIGN §3 never stores taken out: environment entries other than the
+    kept ones, and secret-looking values. Applied to every excerpt of a raw record, since a
+    damaged exec line is quoted before any reader could reduce it."""
+    text = _ENV_ENTRY.sub(
+        lambda m: m.group(0) if m.group(1) in _KEPT_ENV else f'"{m.group(1)}=<dropped>"', text)
+    for pattern, repl in _SECRETS:
+        text = pattern.sub(repl, text)
+    return text
+
+
 def excerpt(data: bytes | str) -> str:
-    """A short printable excerpt of a record for an issue message."""
+    """A short printable excerpt of a record for an issue message (secrets taken out)."""
     if isinstance(data, bytes):
         data = data[: EXCERPT * 4].decode("utf-8", errors="replace")
-    data = data.replace("\r", "\\r").replace("\n", "\\n")
+    data = scrub(data).replace("\r", "\\r").replace("\n", "\\n")
     return data if len(data) <= EXCERPT else data[: EXCERPT - 1] + "…"
 
 
