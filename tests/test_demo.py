@@ -55,3 +55,9 @@ def test_demo_finds_the_planted_hijacks(tmp_path: Path) -> None:
     assert "10.20.0.11:22" in out and ":58583" in out and "auth.log.gz:109" in out
     for f in report["inputs"]["files"]:
         assert f["malformed"] == 0 and f["unread"] == 0, f["path"]
+    findings = json.loads((tmp_path / "findings.json").read_text())
+    for finding, inc in zip(findings, report["incidents"], strict=True):
+        related = finding["finding_info"]["related_events"]
+        assert [r["type"] for r in related] == [s["rule_id"] for s in inc["signals"]]
+        assert [r["uid"] for r in related] == [f"{s['rule_id']}@{s['t_us']}"
+                                               for s in inc["signals"]]

@@ -125,6 +125,12 @@ def finding(inc: dict[str, Any]) -> dict[str, Any]:
             "types": sorted({s["rule_id"] for s in inc["signals"]}),
             "first_seen_time": _ms(inc["first_us"]),
             "last_seen_time": _ms(inc["last_us"]),
+            # the incident's signals, each named by rule and event time (µs), in signal order
+            "related_events": [
+                {"uid": f"{sig['rule_id']}@{sig['t_us']}", "type": sig["rule_id"],
+                 "severity_id": sig["severity_id"], "first_seen_time": _ms(sig["t_us"])}
+                for sig in inc["signals"]
+            ],
         },
         "attacks": [{
             "technique": {"uid": "T1563.001", "name": "SSH Hijacking"},
