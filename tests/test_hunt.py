@@ -210,3 +210,18 @@ def test_secrets_reach_no_output(tmp_path: Path) -> None:
                            "https://bob:<redacted>@repo.example/x"]
     issue = next(f for f in report["inputs"]["files"] if f["path"].endswith("eslogger.jsonl"))
     assert "AWS_SECRET_ACCESS_KEY=<dropped>" in issue["issues"][0]["excerpt"]
+
+
+def test_files_whose_records_name_their_host_need_no_host_option(tmp_path: Path) -> None:
+    """osquery and auditd records name their host (hostIdentifier, node=): read without --host;
+    records without one are reported unread (DESIGN §3 host identity)."""
+    from agenttrail.readers import osquery
+
+    f = tmp_path / "osqueryd.results.log"
+    nameless = osquery.EXAMPLE.replace('"hostIdentifier":"mac-shared",', "")
+    f.write_text(osquery.EXAMPLE + "\n" + nameless + "\n")
+    out = tmp_path / "o"
+    run("hunt", str(f), "-o", str(out))
+    [acc] = json.loads((out / "report.json").read_text())["inputs"]["files"]
+    assert (acc["format"], acc["read"], acc["normalised"], acc["unread"]) == ("osquery", 2, 1, 1)
+    assert "no host" in acc["issues"][0]["message"]

@@ -86,6 +86,9 @@ from agenttrail.readers._io import (
 from agenttrail.readers.eslogger import _with_ssh_targets
 
 NAME = "osquery"
+#: Records name their host (``hostIdentifier``, ``decorations.hostname``): the file is read without
+#: --host, and only the records without one are reported.
+RECORDS_MAY_NAME_HOST = True
 EXAMPLE = (
     '{"name":"pack_agenttrail_es_process_events","hostIdentifier":"mac-shared",'
     '"calendarTime":"Mon Mar  2 10:15:19 2026 UTC","unixTime":1772446519,"epoch":0,"counter":12,'
