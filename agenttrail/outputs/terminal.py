@@ -29,6 +29,12 @@ def ts(us: int | None) -> str:
     return t.strftime("%Y-%m-%dT%H:%M:%S.") + f"{t.microsecond // 1000:03d}Z"
 
 
+def endpoint(ip: str | None, port: int | None) -> str:
+    """``ip:port``, with an IPv6 address in brackets (``[fd00::5]:22``)."""
+    host = f"[{ip}]" if ip and ":" in ip else (ip or "?")
+    return f"{host}:{port}" if port is not None else host
+
+
 def _user(u: dict[str, Any] | None, uid_key: str = "uid", name_key: str = "name") -> str:
     if not u:
         return "-"
@@ -147,7 +153,8 @@ def render_chain(inc: dict[str, Any], console: Console) -> None:
         if fl:
             dt_s = "" if hop.get("dt_us") is None else f", {hop['dt_us'] / 1e6:+.3f}s from seed"
             _step(console, "ssh:",
-                  f"{fl['src_ip']}:{fl['src_port']} -> {fl['dst_ip']}:{fl['dst_port']}"
+                  f"{endpoint(fl['src_ip'], fl['src_port'])} -> "
+                  f"{endpoint(fl['dst_ip'], fl['dst_port'])}"
                   f" ({fl.get('dst_host') or 'unknown host'}) at {ts(fl['start_us'])}"
                   f"{' (no flow record: from the login record)' if fl.get('evidence') == 'login' else ''}"
                   f", linked by {hop.get('link') or 'flow'}{dt_s}", fl.get("source"))
