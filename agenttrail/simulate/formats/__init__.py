@@ -42,6 +42,8 @@ FORMATS: dict[str, tuple[tuple[str, ...], Converter | None]] = {
     "vpcflow": (("flow",), _lazy("vpcflow")),
     "auditd": (("login",), _lazy("auditd_login")),
     "journald": (("login",), _lazy("journald")),
+    "unified_log": (("login",), _lazy("unified_log")),
+    "wtmp": (("login",), _lazy("wtmp")),
     # OCSF carries every family: Process Activity, Network Activity and Authentication events
     "ocsf": (("endpoint", "flow", "login"), _lazy("ocsf_input")),
 }
