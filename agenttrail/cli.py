@@ -7,11 +7,8 @@ file had issues.
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import logging
-import os
-import re
 import signal
 import sys
 from collections.abc import Callable
@@ -23,6 +20,39 @@ from rich.console import Console
 from rich.text import Text
 
 from agenttrail import __version__
+from agenttrail.cli_inputs import (
+    EXIT_FINDINGS,
+    EXIT_INPUT,
+    EXIT_OK,
+    EXIT_USAGE,
+    AssetsOpt,
+    CollectedAtOpt,
+    ConfigOpt,
+    DebugOpt,
+    HostFromPathOpt,
+    HostOpt,
+    InputFormatOpt,
+    InternalOpt,
+    MaxLineBytesOpt,
+    MemoryLimitOpt,
+    OnlyHostOpt,
+    PathsArg,
+    SinceOpt,
+    TempDirOpt,
+    ThreadsOpt,
+    TzOpt,
+    UntilOpt,
+    YearOpt,
+    byte_size,
+    check_output,
+    config_errors,
+    err,
+    input_settings,
+    settings_from,
+    sigterm_unwinds,
+    some,
+    why_nothing_read,
+)
 from agenttrail.config import DEFAULT_CONFIG, ConfigError, Settings, load
 from agenttrail.detect import CATALOGUE
 from agenttrail.detect._meta import SEVERITY
@@ -32,12 +62,11 @@ from agenttrail.outputs.visible import visible
 if TYPE_CHECKING:
     from agenttrail.redact import Redactor
 
-EXIT_OK, EXIT_FINDINGS, EXIT_USAGE, EXIT_INPUT = 0, 1, 2, 3
 
 app = typer.Typer(
     name="agenttrail",
-    help="Find SSH agent hijacking (ATT&CK T1563.001, analytic AN0711) in exported telemetry: "
-    "macOS eslogger, Zeek flows and sshd logs.\n\n"
+    help="Find SSH agent hijacking (ATT&CK T1563.001, analytics AN0711 and AN0710) in exported "
+    "endpoint, flow and login telemetry (`agenttrail formats` lists what is read).\n\n"
     "Start with:  agenttrail hunt ./exports --assets assets.csv --host-from-path '{host}/*' -o out",
     no_args_is_help=True,
     add_completion=False,
@@ -48,116 +77,28 @@ app.add_typer(config_app, name="config")
 export_app = typer.Typer(help="Export the detection logic for other tools.", no_args_is_help=True)
 app.add_typer(export_app, name="export")
 
-class _Messages:
-    """Messages on stderr. They quote paths and values from the input, so they are never read as
-    Rich markup and their hidden characters are made visible (lines are kept)."""
-
-    def __init__(self) -> None:
-        self.console = Console(stderr=True, highlight=False)
-
-    @property
-    def is_terminal(self) -> bool:
-        return self.console.is_terminal
-
-    def print(self, message: str | Text = "") -> None:
-        if isinstance(message, str):
-            message = Text("\n".join(visible(line) for line in message.split("\n")))
-        self.console.print(message)
-
-
-err = _Messages()
-
-
-def _time(value: str | None, option: str) -> int | None:
-    if value is None:
-        return None
-    try:
-        t = dt.datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
-    except ValueError as exc:
-        raise typer.BadParameter(
-            f"{value!r} is not an ISO 8601 time (e.g. 2026-03-02T09:00:00Z)", param_hint=option
-        ) from exc
-    if t.tzinfo is None:
-        t = t.replace(tzinfo=dt.UTC)
-    return int(t.timestamp() * 1_000_000)
-
-
-def _config_errors(exc: ConfigError) -> None:
-    """One ``error:`` line per problem (a config file reports all of its problems at once)."""
-    for line in str(exc).splitlines():
-        err.print(f"error: {line}")
-
-
-def _settings(
-    config: Path | None, **opts: object
-) -> Settings:
-    try:
-        settings = load(config)
-    except ConfigError as exc:
-        _config_errors(exc)
-        raise typer.Exit(EXIT_USAGE) from exc
-    internal = opts.pop("internal", None)
-    if internal:
-        from agenttrail.addr import parse_network
-
-        for cidr in internal:  # type: ignore[union-attr]
-            try:
-                parse_network(cidr)
-            except ValueError as exc:
-                err.print(f"error: --internal {cidr!r} is not a network (e.g. 10.0.0.0/8)")
-                raise typer.Exit(EXIT_USAGE) from exc
-        opts["internal"] = tuple(internal)  # type: ignore[arg-type]
-        opts["internal_defaulted"] = False
-    if opts.get("tz"):
-        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-        try:
-            ZoneInfo(str(opts["tz"]))
-        except (ZoneInfoNotFoundError, ValueError) as exc:
-            err.print(f"error: --tz {opts['tz']!r} is not an IANA zone (e.g. Europe/Berlin)")
-            raise typer.Exit(EXIT_USAGE) from exc
-    return settings.with_options(**opts)
-
-
-def _input_format(name: str | None) -> str | None:
-    from agenttrail.readers import BY_NAME
-
-    if name is not None and name not in BY_NAME:
-        err.print(f"error: --input-format {name!r} is not a format; one of: "
-                  f"{', '.join(sorted(BY_NAME))}")
-        raise typer.Exit(EXIT_USAGE)
-    return name
-
-
 @app.command()
 def hunt(
-    paths: Annotated[list[str], typer.Argument(help="Files, folders (walked) or - for stdin.")],
-    config: Annotated[Path | None, typer.Option(help="TOML config (see `config --print-default`).")] = None,
-    host: Annotated[str | None, typer.Option(help="Host of inputs that carry none (eslogger).")] = None,
-    host_from_path: Annotated[str | None, typer.Option(
-        help="Take the host from the path, e.g. 'macs/{host}/*' or '{host}/auth.log'.")] = None,
-    internal: Annotated[list[str] | None, typer.Option(
-        help="Internal network (repeatable). Default: RFC 1918, 100.64/10, fc00::/7, assets.")] = None,
-    assets: Annotated[str | None, typer.Option(
-        help="CSV of host,ip[,valid_from,valid_to]: maps addresses to hosts over time.")] = None,
-    tz: Annotated[str | None, typer.Option(help="Zone of zone-less timestamps (IANA name).")] = None,
-    year: Annotated[int | None, typer.Option(help="Year of the first RFC 3164 syslog line.")] = None,
-    collected_at: Annotated[str | None, typer.Option(
-        help="When the logs were collected (ISO time): year anchor and coverage end.")] = None,
-    since: Annotated[str | None, typer.Option(help="Only events at or after this ISO time.")] = None,
-    until: Annotated[str | None, typer.Option(help="Only events at or before this ISO time.")] = None,
-    only_host: Annotated[str | None, typer.Option(help="Only hosts matching this glob.")] = None,
-    threads: Annotated[int | None, typer.Option(help="DuckDB threads.")] = None,
-    memory_limit: Annotated[str | None, typer.Option(help="DuckDB memory limit, e.g. 4GB.")] = None,
-    temp_dir: Annotated[str | None, typer.Option(help="Where DuckDB may spill to disk.")] = None,
-    max_line_bytes: Annotated[int | None, typer.Option(
-        help="Longer lines are reported and skipped (default 1 MiB).")] = None,
+    paths: PathsArg,
+    config: ConfigOpt = None,
+    host: HostOpt = None,
+    host_from_path: HostFromPathOpt = None,
+    internal: InternalOpt = None,
+    assets: AssetsOpt = None,
+    tz: TzOpt = None,
+    year: YearOpt = None,
+    collected_at: CollectedAtOpt = None,
+    since: SinceOpt = None,
+    until: UntilOpt = None,
+    only_host: OnlyHostOpt = None,
+    threads: ThreadsOpt = None,
+    memory_limit: MemoryLimitOpt = None,
+    temp_dir: TempDirOpt = None,
+    max_line_bytes: MaxLineBytesOpt = None,
     max_decompressed_bytes: Annotated[str | None, typer.Option(
         help="Stop decompressing a .gz input at this size, e.g. 8GiB (default 4 GiB; also at "
         "1000x the compressed size).")] = None,
-    input_format: Annotated[str | None, typer.Option(
-        help="Read every input as this format instead of recognising it "
-        "(names: `agenttrail formats`).")] = None,
+    input_format: InputFormatOpt = None,
     output: Annotated[Path | None, typer.Option("-o", "--output", help=(
         "Folder for findings.json, findings.jsonl, report.json, report.html and run.json."))] = None,
     fail_on: Annotated[str, typer.Option(
@@ -171,12 +112,14 @@ def hunt(
     redact_key: Annotated[Path | None, typer.Option(
         help="Key file for --redact (default DIR/redact.key; created with a random key when "
         "absent). The same key gives byte-identical output.")] = None,
-    debug: Annotated[bool, typer.Option(help="Show tracebacks.")] = False,
+    debug: DebugOpt = False,
 ) -> None:
     """Hunt exported telemetry for SSH agent hijacking and write the findings.
 
-    Reads eslogger JSON lines, Zeek conn/ssh logs (TSV or JSON, plain or .gz) and sshd syslog
-    files, correlates them, prints the incidents and writes OCSF Detection Findings.
+    Reads endpoint (eslogger, osquery, Elastic, auditd, OCSF), flow (Zeek, Suricata, nfdump,
+    VPC) and login records (sshd syslog, journald, unified log, auditd, wtmp), plain or .gz,
+    recognised by content (`agenttrail formats`); correlates them, prints the incidents and
+    writes OCSF Detection Findings (and report.json, report.html, run.json with -o).
     """
     from agenttrail.hunt import hunt as run_hunt
     from agenttrail.hunt import write_outputs
@@ -189,33 +132,25 @@ def hunt(
         err.print("error: --format must be table or csv")
         raise typer.Exit(EXIT_USAGE)
     redactor = _redactor(redact, redact_key, output) if redact else None
-    since_us, until_us = _time(since, "--since"), _time(until, "--until")
-    _check_hunt_options(
-        host_from_path=host_from_path, year=year, since_us=since_us, until_us=until_us,
-        threads=threads, memory_limit=memory_limit, temp_dir=temp_dir,
-        max_line_bytes=max_line_bytes)
-    settings = _settings(
-        config,
-        host=host, host_from_path=host_from_path, internal=internal, assets=assets, tz=tz,
-        year=year, collected_at_us=_time(collected_at, "--collected-at"),
-        since_us=since_us, until_us=until_us,
+    settings = input_settings(
+        config, host=host, host_from_path=host_from_path, internal=internal, assets=assets,
+        tz=tz, year=year, collected_at=collected_at, since=since, until=until,
         only_host=only_host, threads=threads, memory_limit=memory_limit, temp_dir=temp_dir,
-        max_line_bytes=max_line_bytes, input_format=_input_format(input_format),
-        max_decompressed_bytes=_byte_size(max_decompressed_bytes, "--max-decompressed-bytes"),
+        max_line_bytes=max_line_bytes, input_format=input_format,
+        max_decompressed_bytes=byte_size(max_decompressed_bytes, "--max-decompressed-bytes"),
         output_dir=str(output) if output is not None else None,
     )
-    _check_assets(settings)
-    if output is not None and (problem := _check_output(output)):
+    if output is not None and (problem := check_output(output)):
         err.print(f"error: {problem}")
         raise typer.Exit(EXIT_USAGE)
     logging.basicConfig(level=logging.DEBUG if debug else logging.WARNING)
     progress = (lambda msg: err.print(Text(visible(msg), style="dim"))) if err.is_terminal else None
-    previous = _sigterm_unwinds()
+    previous = sigterm_unwinds()
     try:
         result = run_hunt(paths, settings, progress)
     except (InputError, ConfigError) as exc:
         if isinstance(exc, ConfigError):
-            _config_errors(exc)
+            config_errors(exc)
         else:
             err.print(f"error: {exc}")
         raise typer.Exit(EXIT_USAGE) from exc
@@ -261,11 +196,11 @@ def hunt(
         raise typer.Exit(EXIT_FINDINGS)
     usable = totals["normalised"] + totals["skipped_by_type"] + totals["meta"]
     if usable == 0:
-        err.print(f"error: no input could be read: {_why_nothing_read(report['inputs']['files'])}")
+        err.print(f"error: no input could be read: {why_nothing_read(report['inputs']['files'])}")
         raise typer.Exit(EXIT_INPUT)
     if strict and any_issue:
         bad = [f["path"] for f in report["inputs"]["files"] if f["issues_total"]]
-        err.print(f"error: --strict: {len(bad)} input file(s) had issues: {_some(bad)}; "
+        err.print(f"error: --strict: {len(bad)} input file(s) had issues: {some(bad)}; "
                   "see report.json")
         raise typer.Exit(EXIT_INPUT)
     raise typer.Exit(EXIT_OK)
@@ -300,28 +235,28 @@ def explain(
     login: Annotated[str | None, typer.Option(
         help="Why no incident for this login record, as FILE:LINE (FILE as the report names "
         "it)? (reads the inputs again)")] = None,
-    config: Annotated[Path | None, typer.Option(help="TOML config (as for hunt).")] = None,
-    host: Annotated[str | None, typer.Option(help="As for hunt.")] = None,
-    host_from_path: Annotated[str | None, typer.Option(help="As for hunt.")] = None,
-    internal: Annotated[list[str] | None, typer.Option(help="As for hunt.")] = None,
-    assets: Annotated[str | None, typer.Option(help="As for hunt.")] = None,
-    tz: Annotated[str | None, typer.Option(help="As for hunt.")] = None,
-    year: Annotated[int | None, typer.Option(help="As for hunt.")] = None,
-    collected_at: Annotated[str | None, typer.Option(help="As for hunt.")] = None,
-    since: Annotated[str | None, typer.Option(help="As for hunt.")] = None,
-    until: Annotated[str | None, typer.Option(help="As for hunt.")] = None,
-    only_host: Annotated[str | None, typer.Option(help="As for hunt.")] = None,
-    threads: Annotated[int | None, typer.Option(help="As for hunt.")] = None,
-    memory_limit: Annotated[str | None, typer.Option(help="As for hunt.")] = None,
-    temp_dir: Annotated[str | None, typer.Option(help="As for hunt.")] = None,
-    max_line_bytes: Annotated[int | None, typer.Option(help="As for hunt.")] = None,
-    input_format: Annotated[str | None, typer.Option(help="As for hunt.")] = None,
+    config: ConfigOpt = None,
+    host: HostOpt = None,
+    host_from_path: HostFromPathOpt = None,
+    internal: InternalOpt = None,
+    assets: AssetsOpt = None,
+    tz: TzOpt = None,
+    year: YearOpt = None,
+    collected_at: CollectedAtOpt = None,
+    since: SinceOpt = None,
+    until: UntilOpt = None,
+    only_host: OnlyHostOpt = None,
+    threads: ThreadsOpt = None,
+    memory_limit: MemoryLimitOpt = None,
+    temp_dir: TempDirOpt = None,
+    max_line_bytes: MaxLineBytesOpt = None,
+    input_format: InputFormatOpt = None,
     redact: Annotated[str | None, typer.Option(
         help="Pseudonymise names: comma-separated users, hosts, paths.")] = None,
     redact_key: Annotated[Path | None, typer.Option(
         help="Key file for --redact (default: DIR/redact.key of --from; created when "
         "absent).")] = None,
-    debug: Annotated[bool, typer.Option(help="Show tracebacks.")] = False,
+    debug: DebugOpt = False,
 ) -> None:
     """Explain an incident for a responder, or why a socket, flow or login made none.
 
@@ -369,13 +304,11 @@ def explain(
         raise typer.Exit(EXIT_USAGE)
     from agenttrail import why
 
-    settings = _settings(
-        config,
-        host=host, host_from_path=host_from_path, internal=internal, assets=assets, tz=tz,
-        year=year, collected_at_us=_time(collected_at, "--collected-at"),
-        since_us=_time(since, "--since"), until_us=_time(until, "--until"),
+    settings = input_settings(
+        config, host=host, host_from_path=host_from_path, internal=internal, assets=assets,
+        tz=tz, year=year, collected_at=collected_at, since=since, until=until,
         only_host=only_host, threads=threads, memory_limit=memory_limit, temp_dir=temp_dir,
-        max_line_bytes=max_line_bytes, input_format=_input_format(input_format),
+        max_line_bytes=max_line_bytes, input_format=input_format,
     )
     if redact:
         redactor = _redactor(redact, redact_key, None)
@@ -417,117 +350,6 @@ def _redactor(spec: str, key_file: Path | None, outdir: Path | None) -> Redactor
         err.print(Text(f"created redaction key {path}: keep it, and do not share it with the "
                        "redacted outputs"))
     return redact.Redactor(key, kinds)
-
-
-def _sigterm_unwinds() -> signal.Handlers | None:
-    """Make SIGTERM end the run through its ``finally`` blocks (temporary files are removed);
-    returns the handler to put back, or None when signals cannot be set here."""
-
-    def stop(signum: int, _frame: object) -> None:
-        raise SystemExit(128 + signum)
-
-    try:
-        return signal.signal(signal.SIGTERM, stop)  # type: ignore[return-value]
-    except ValueError:  # not the main thread
-        return None
-
-
-def _some(items: list[str], n: int = 3) -> str:
-    return ", ".join(items[:n]) + (f" (+{len(items) - n} more)" if len(items) > n else "")
-
-
-def _why_nothing_read(files: list[dict[str, object]]) -> str:
-    """Why no record was usable, file by file (the first issue of each)."""
-    if not files:
-        return "no files found in the paths given"
-    why = []
-    for f in files:
-        issues, details = f["issues"], f["details"]
-        reason = (issues[0]["message"] if issues  # type: ignore[index]
-                  else details.get("skipped") or "no usable records")  # type: ignore[attr-defined]
-        why.append(f"{f['path']}: {reason}")
-    return _some(why) + ("; see report.json" if len(why) > 3 else "")
-
-
-def _check_hunt_options(
-    *, host_from_path: str | None, year: int | None, since_us: int | None,
-    until_us: int | None, threads: int | None, memory_limit: str | None,
-    temp_dir: str | None, max_line_bytes: int | None,
-) -> None:
-    """Exit 2 with one clear line for an option that cannot work (before any input is read)."""
-    problems = []
-    if host_from_path is not None and "{host}" not in host_from_path:
-        problems.append(f"--host-from-path {host_from_path!r} has no {{host}} "
-                        "(e.g. 'macs/{host}/*')")
-    if year is not None and not 1970 <= year <= 9999:
-        problems.append(f"--year {year} is outside 1970-9999")
-    if since_us is not None and until_us is not None and since_us > until_us:
-        problems.append("--since is later than --until")
-    if threads is not None and threads < 1:
-        problems.append(f"--threads {threads} must be at least 1")
-    if max_line_bytes is not None and not 1 <= max_line_bytes <= MAX_LINE_BYTES:
-        problems.append(f"--max-line-bytes {max_line_bytes} must be between 1 and "
-                        f"{MAX_LINE_BYTES} (1 GiB)")
-    if memory_limit is not None:
-        import duckdb
-
-        try:
-            duckdb.connect().execute("SET memory_limit = ?", [memory_limit])
-        except duckdb.Error:
-            problems.append(f"--memory-limit {memory_limit!r} is not a size (e.g. 4GB, 512MiB)")
-    if temp_dir is not None and Path(temp_dir).exists() and not Path(temp_dir).is_dir():
-        problems.append(f"--temp-dir {temp_dir} is a file, not a folder")
-    for p in problems:
-        err.print(f"error: {p}")
-    if problems:
-        raise typer.Exit(EXIT_USAGE)
-
-
-MAX_LINE_BYTES = 1 << 30
-
-
-def _check_output(output: Path) -> str | None:
-    """Why the -o folder cannot take the outputs, or None (it exists now, or was made)."""
-    if output.exists() and not output.is_dir():
-        return f"-o {output} is a file; give a folder for the outputs"
-    try:
-        output.mkdir(parents=True, exist_ok=True)
-        probe = output / f".agenttrail-write-check-{os.getpid()}"
-        probe.write_bytes(b"")
-        probe.unlink()
-    except OSError as exc:
-        return f"-o {output}: cannot write there ({exc.strerror or exc})"
-    return None
-
-
-def _byte_size(value: str | None, option: str) -> int | None:
-    """A byte count: a whole number, optionally with KiB, MiB, GiB, TiB (or KB, MB, GB, TB)."""
-    if value is None:
-        return None
-    m = re.fullmatch(r"\s*(\d+)\s*([KMGT]i?B)?\s*", value, re.IGNORECASE)
-    n = None
-    if m:
-        unit = (m.group(2) or "").upper()
-        base = 1024 if "I" in unit else 1000
-        n = int(m.group(1)) * base ** ("KMGT".index(unit[0]) + 1 if unit else 0)
-    if not n:
-        err.print(f"error: {option} {value!r} is not a positive size (e.g. 4GiB or 4294967296)")
-        raise typer.Exit(EXIT_USAGE)
-    return n
-
-
-def _check_assets(settings: Settings) -> None:
-    """Read --assets and the configured addresses now, so a bad row stops the run before any
-    input is read."""
-    if not settings.assets:
-        return
-    from agenttrail.normalise import build_assets
-
-    try:
-        build_assets(settings)
-    except ConfigError as exc:
-        err.print(f"error: {exc}")
-        raise typer.Exit(EXIT_USAGE) from exc
 
 
 @app.command()
@@ -618,7 +440,7 @@ def config_validate(path: Annotated[Path, typer.Argument(help="The TOML file.")]
     try:
         load(path)
     except ConfigError as exc:
-        _config_errors(exc)
+        config_errors(exc)
         raise typer.Exit(EXIT_USAGE) from exc
     Console(highlight=False).print(Text(visible(f"{path}: ok")))
 
@@ -710,34 +532,6 @@ def formats() -> None:
         out.print()
 
 
-# Input options shared by coverage and inventory (the same as hunt's).
-_Paths = Annotated[list[str], typer.Argument(help="Files, folders (walked) or - for stdin.")]
-_Config = Annotated[Path | None, typer.Option(help="TOML config (see `config --print-default`).")]
-_Host = Annotated[str | None, typer.Option(help="Host of inputs that carry none (eslogger).")]
-_HostFromPath = Annotated[str | None, typer.Option(
-    help="Take the host from the path, e.g. 'macs/{host}/*' or '{host}/auth.log'.")]
-_Internal = Annotated[list[str] | None, typer.Option(
-    help="Internal network (repeatable). Default: RFC 1918, 100.64/10, fc00::/7, assets.")]
-_Assets = Annotated[str | None, typer.Option(
-    help="CSV of host,ip[,valid_from,valid_to]: maps addresses to hosts over time.")]
-_Tz = Annotated[str | None, typer.Option(help="Zone of zone-less timestamps (IANA name).")]
-_Year = Annotated[int | None, typer.Option(help="Year of the first RFC 3164 syslog line.")]
-_CollectedAt = Annotated[str | None, typer.Option(
-    help="When the logs were collected (ISO time): year anchor and coverage end.")]
-_Since = Annotated[str | None, typer.Option(help="Only events at or after this ISO time.")]
-_Until = Annotated[str | None, typer.Option(help="Only events at or before this ISO time.")]
-_OnlyHost = Annotated[str | None, typer.Option(help="Only hosts matching this glob.")]
-_Threads = Annotated[int | None, typer.Option(help="DuckDB threads.")]
-_MemoryLimit = Annotated[str | None, typer.Option(help="DuckDB memory limit, e.g. 4GB.")]
-_TempDir = Annotated[str | None, typer.Option(help="Where DuckDB may spill to disk.")]
-_MaxLineBytes = Annotated[int | None, typer.Option(
-    help="Longer lines are reported and skipped (default 1 MiB).")]
-_InputFormat = Annotated[str | None, typer.Option(
-    help="Read every input as this format instead of recognising it "
-    "(names: `agenttrail formats`).")]
-_Debug = Annotated[bool, typer.Option(help="Show tracebacks.")]
-
-
 _Doc = dict[str, Any]
 _Run = Callable[[list[str], Settings, Callable[[str], None] | None], tuple[_Doc, list[Any]]]
 
@@ -765,30 +559,30 @@ def _nothing_read(doc: _Doc) -> bool:
 
 @app.command()
 def coverage(
-    paths: _Paths,
-    config: _Config = None,
-    host: _Host = None,
-    host_from_path: _HostFromPath = None,
-    internal: _Internal = None,
-    assets: _Assets = None,
-    tz: _Tz = None,
-    year: _Year = None,
-    collected_at: _CollectedAt = None,
-    since: _Since = None,
-    until: _Until = None,
-    only_host: _OnlyHost = None,
-    threads: _Threads = None,
-    memory_limit: _MemoryLimit = None,
-    temp_dir: _TempDir = None,
-    max_line_bytes: _MaxLineBytes = None,
-    input_format: _InputFormat = None,
+    paths: PathsArg,
+    config: ConfigOpt = None,
+    host: HostOpt = None,
+    host_from_path: HostFromPathOpt = None,
+    internal: InternalOpt = None,
+    assets: AssetsOpt = None,
+    tz: TzOpt = None,
+    year: YearOpt = None,
+    collected_at: CollectedAtOpt = None,
+    since: SinceOpt = None,
+    until: UntilOpt = None,
+    only_host: OnlyHostOpt = None,
+    threads: ThreadsOpt = None,
+    memory_limit: MemoryLimitOpt = None,
+    temp_dir: TempDirOpt = None,
+    max_line_bytes: MaxLineBytesOpt = None,
+    input_format: InputFormatOpt = None,
     output: Annotated[Path | None, typer.Option(
         "-o", "--output", help="Folder for coverage.json.")] = None,
     require: Annotated[str | None, typer.Option(
         help="Comma-separated steps that must be ok on every host where they are measured "
         "(exit 1 otherwise): socket_access, exec_env, session_context, ip_mapping, ssh_flows, "
         "dest_logins, process_flow_link.")] = None,
-    debug: _Debug = False,
+    debug: DebugOpt = False,
 ) -> None:
     """Can this telemetry see SSH agent hijacking? Per host and analytic step: ok, partial or
     missing, what was measured, and what to switch on (`agenttrail sensors NAME`).
@@ -806,13 +600,11 @@ def coverage(
         err.print(Text(f"error: --require: no step {', '.join(unknown)}; steps: "
                        f"{', '.join(STEPS)}"))
         raise typer.Exit(EXIT_USAGE)
-    settings = _settings(
-        config,
-        host=host, host_from_path=host_from_path, internal=internal, assets=assets, tz=tz,
-        year=year, collected_at_us=_time(collected_at, "--collected-at"),
-        since_us=_time(since, "--since"), until_us=_time(until, "--until"),
+    settings = input_settings(
+        config, host=host, host_from_path=host_from_path, internal=internal, assets=assets,
+        tz=tz, year=year, collected_at=collected_at, since=since, until=until,
         only_host=only_host, threads=threads, memory_limit=memory_limit, temp_dir=temp_dir,
-        max_line_bytes=max_line_bytes, input_format=_input_format(input_format),
+        max_line_bytes=max_line_bytes, input_format=input_format,
     )
     doc = _read_inputs(run_coverage, paths, settings, debug)
     bad = failing(doc, required) if required else []
@@ -836,26 +628,26 @@ def coverage(
 
 @app.command()
 def inventory(
-    paths: _Paths,
-    config: _Config = None,
-    host: _Host = None,
-    host_from_path: _HostFromPath = None,
-    internal: _Internal = None,
-    assets: _Assets = None,
-    tz: _Tz = None,
-    year: _Year = None,
-    collected_at: _CollectedAt = None,
-    since: _Since = None,
-    until: _Until = None,
-    only_host: _OnlyHost = None,
-    threads: _Threads = None,
-    memory_limit: _MemoryLimit = None,
-    temp_dir: _TempDir = None,
-    max_line_bytes: _MaxLineBytes = None,
-    input_format: _InputFormat = None,
+    paths: PathsArg,
+    config: ConfigOpt = None,
+    host: HostOpt = None,
+    host_from_path: HostFromPathOpt = None,
+    internal: InternalOpt = None,
+    assets: AssetsOpt = None,
+    tz: TzOpt = None,
+    year: YearOpt = None,
+    collected_at: CollectedAtOpt = None,
+    since: SinceOpt = None,
+    until: UntilOpt = None,
+    only_host: OnlyHostOpt = None,
+    threads: ThreadsOpt = None,
+    memory_limit: MemoryLimitOpt = None,
+    temp_dir: TempDirOpt = None,
+    max_line_bytes: MaxLineBytesOpt = None,
+    input_format: InputFormatOpt = None,
     output: Annotated[Path | None, typer.Option(
         "-o", "--output", help="Folder for inventory.json and inventory_*.csv.")] = None,
-    debug: _Debug = False,
+    debug: DebugOpt = False,
 ) -> None:
     """Where SSH agent use is expected: agent sockets and owners, their clients by user,
     destinations per owner, root processes on user sockets, multi-user hosts, forwarded agents
@@ -867,13 +659,11 @@ def inventory(
     from agenttrail.inventory import run as run_inventory
     from agenttrail.outputs.inventory import render_inventory, write_csv
 
-    settings = _settings(
-        config,
-        host=host, host_from_path=host_from_path, internal=internal, assets=assets, tz=tz,
-        year=year, collected_at_us=_time(collected_at, "--collected-at"),
-        since_us=_time(since, "--since"), until_us=_time(until, "--until"),
+    settings = input_settings(
+        config, host=host, host_from_path=host_from_path, internal=internal, assets=assets,
+        tz=tz, year=year, collected_at=collected_at, since=since, until=until,
         only_host=only_host, threads=threads, memory_limit=memory_limit, temp_dir=temp_dir,
-        max_line_bytes=max_line_bytes, input_format=_input_format(input_format),
+        max_line_bytes=max_line_bytes, input_format=input_format,
     )
     doc = _read_inputs(run_inventory, paths, settings, debug)
     if output is not None:
@@ -889,8 +679,8 @@ def inventory(
 @app.command()
 def sensors(
     name: Annotated[str, typer.Argument(help="eslogger, osquery, auditd, sshd or zeek.")],
-    config: _Config = None,
-    internal: _Internal = None,
+    config: ConfigOpt = None,
+    internal: InternalOpt = None,
 ) -> None:
     """Print the settings a sensor needs for this analytic: the eslogger subscription, the
     osquery flags and pack, the auditd rules, the sshd LogLevel and the Zeek local networks
@@ -900,7 +690,7 @@ def sensors(
     if name not in NAMES:
         err.print(Text(f"error: no sensor {name!r}; one of: {', '.join(NAMES)}"))
         raise typer.Exit(EXIT_USAGE)
-    sys.stdout.write(render(name, _settings(config, internal=internal)))
+    sys.stdout.write(render(name, settings_from(config, internal=internal)))
 
 
 @app.command()

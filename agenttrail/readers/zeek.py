@@ -17,7 +17,8 @@ dhcp.log records are read as :mod:`agenttrail.readers._zeek_names` describes. Re
 Zeek logs (``software``, ``known_services``, ``http``, ...) are counted in
 ``skipped_by_type[<path>]``. Times are converted exactly from their decimal text (no float); a
 JSON ``ts`` may be epoch seconds, epoch milliseconds or ISO 8601, detected per value. Masked btest
-times (``XXXXXXXXXX.XXXXXX``) give ``start`` NULL and are counted in ``details['masked_ts']``.
+times (every digit of ``ts`` replaced by the letter X) give ``start`` NULL and are counted
+in ``details['masked_ts']``.
 A conn/ssh record without ``uid`` or with an unreadable ``id.*`` field is malformed.
 
 References: zeek/zeek ``scripts/base/protocols/conn/main.zeek``,
