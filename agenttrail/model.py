@@ -232,6 +232,29 @@ class FileAccount:
         if n:
             self.skipped_by_type[kind] = self.skipped_by_type.get(kind, 0) + n
 
+    def count(self, status: str, n: int) -> None:
+        """Count ``n`` records of a reader's status: ``normalised``, ``meta``, ``malformed``,
+        ``unread``, or anything else, which is a skipped type of that name."""
+        if status in ("normalised", "meta", "malformed", "unread"):
+            setattr(self, status, getattr(self, status) + n)
+        else:
+            self.skip(status, n)
+
+    def abandoned(self, line: int | None, limit: int, n: int, unit: str = "lines",
+                  hint: str = "check that the file is in the format it was taken for") -> None:
+        """The issue of a file left after ``limit`` malformed records in a row (``n`` unread)."""
+        self.issues.append(Issue(
+            self.path, line, "unread",
+            f"abandoned after {limit} malformed {unit} in a row; {n} {unit} not read", hint=hint))
+
+    def set_hosts(self, hosts: list[str], listed: int = 100) -> None:
+        """The file's host when its records name one, else the first ``listed`` of them."""
+        if len(hosts) == 1:
+            self.host = hosts[0]
+        elif hosts:
+            self.details["hosts"] = hosts[:listed]
+            self.details["host_count"] = len(hosts)
+
     def balanced(self) -> bool:
         """Whether the accounting identity holds."""
         total = self.normalised + sum(self.skipped_by_type.values()) + self.meta

@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Any
 import pyarrow as pa
 
 from agenttrail.addr import network_range, parse_ip, parse_network
-from agenttrail.model import conform, empty
+from agenttrail.model import FileAccount, Issue, ReadResult, conform, empty
 from agenttrail.readers import _eslogger_sql as es
 from agenttrail.readers._io import iter_lines
 
@@ -361,3 +361,76 @@ def sample_lines(ctx: ReadContext, rows: str, key: str) -> dict[int, str]:
     sql = (SAMPLE_SQL.replace("{rows}", rows).replace("{key}", key)
            .replace("{per_type}", str(SAMPLE_PER_TYPE)))
     return dict(ctx.con.sql(sql).fetchall())
+
+
+def sourced(ctx: ReadContext, table: pa.Table, fmt: str) -> pa.Table:
+    """``table`` with the file and format of its source."""
+    return constants(table, src_file=ctx.rel, src_format=fmt)
+
+
+def constants(table: pa.Table, **values: str) -> pa.Table:
+    """``table`` with a constant string column per keyword."""
+    for col, value in values.items():
+        table = table.append_column(col, pa.repeat(pa.scalar(value, pa.string()), table.num_rows))
+    return table
+
+
+def add_tables(
+    ctx: ReadContext, result: ReadResult, rows: pa.Table, q: Any, fmt: str, origin: str,
+    tables: tuple[str, ...], count: Callable[[str], None], sample: Callable[[str], dict[int, str]],
+) -> tuple[list[str | None], dict[int, str]]:
+    """The normalised tables of an endpoint reader's parsed ``rows`` (module ``q`` holds its
+    ``PROCESS_SQL``, ``CONN_SQL``, ``SPAN_SQL``, ``ASSET_SQL`` and ``<TABLE>_SQL`` for each of
+    ``tables``), added to ``result``. ``count`` does the file's accounting and ``sample`` picks
+    the lines for the unknown-key inventory, both on the rows' view. Returns up to two of the
+    records' hosts (NULL first: some records name none) and the sample."""
+    from agenttrail.readers.eslogger import _with_ssh_targets
+
+    con = ctx.con
+    raw, name = f"_{fmt}_raw_{id(rows):x}", f"_{fmt}_rows_{id(rows):x}"
+    con.register(raw, rows)
+    try:
+        inferred = "NULL" if ctx.host is None else str(ctx.host_origin == "option").lower()
+        con.execute(f"""CREATE TEMP VIEW {name} AS SELECT *,
+            coalesce(rec_host, {lit(ctx.host)}) AS host,
+            CASE WHEN rec_host IS NOT NULL THEN false ELSE {inferred}::BOOLEAN END AS host_inferred
+            FROM {raw}""")
+        count(name)
+        process = con.sql(q.PROCESS_SQL.replace("{rows}", name)).to_arrow_table()
+        if process.num_rows:
+            result.add("process", sourced(ctx, _with_ssh_targets(ctx, process), fmt))
+        conns = con.sql(q.CONN_SQL.replace("{rows}", name)).to_arrow_table()
+        if conns.num_rows:
+            result.add("flow", sourced(ctx, flow_rows(ctx, conns), fmt))
+        for table in tables:
+            out = con.sql(getattr(q, f"{table.upper()}_SQL").replace("{rows}", name)
+                          ).to_arrow_table()
+            if out.num_rows:
+                result.add(table, sourced(ctx, out, fmt))
+        spans = con.sql(q.SPAN_SQL.replace("{rows}", name)).to_arrow_table()
+        if spans.num_rows:
+            result.add("source_span", constants(spans, source=fmt, format=fmt))
+        assets = asset_rows(con.sql(q.ASSET_SQL.replace("{rows}", name)).fetchall(), origin)
+        if assets.num_rows:
+            result.add("asset", assets)
+        picked = sample(name)
+        hosts = [h for (h,) in con.sql(
+            f"SELECT DISTINCT host FROM {name} WHERE kind IS NOT NULL AND t_us IS NOT NULL "
+            "ORDER BY host NULLS FIRST LIMIT 2").fetchall()]
+    finally:
+        con.execute(f"DROP VIEW IF EXISTS {name}")
+        con.unregister(raw)
+    return hosts, picked
+
+
+def file_host(ctx: ReadContext, account: FileAccount, hosts: list[str | None],
+              fields: str) -> None:
+    """The file's host from its records' hosts (``add_tables``), with a warning when some
+    records name none (``fields``: where the format keeps it)."""
+    account.host = hosts[0] if len(hosts) == 1 and hosts[0] is not None else ctx.host
+    if None in hosts:
+        account.issues.append(Issue(
+            ctx.rel, None, "warning",
+            f"some records name no host ({fields}) and none was given; their rows have no host",
+            hint="name the host with --host-from-path TEMPLATE or --host NAME",
+        ))

@@ -311,6 +311,29 @@ def abandon_line(con: duckdb.DuckDBPyConnection, view: str, limit: int) -> int |
     return row[0][0] if row else None
 
 
+def abandon(ctx: ReadContext, account: FileAccount, rec: pa.Table, status: str) -> pa.Table:
+    """``rec`` up to the ``max_consecutive_malformed``-th malformed record in a row; the rest is
+    counted unread with one issue. ``status`` names the column whose values ``meta`` and
+    ``malformed`` mark those records."""
+    data = rec.filter(pc.not_equal(rec.column(status), "meta"))
+    view = f"_flow_abandon_{id(rec):x}"
+    ctx.con.register(view, pa.table({
+        "src_line": data.column("src_line"),
+        "bad": pc.equal(data.column(status), "malformed"),
+    }))
+    try:
+        cut = abandon_line(ctx.con, view, ctx.max_consecutive_malformed)
+    finally:
+        ctx.con.unregister(view)
+    if cut is None:
+        return rec
+    after = pc.greater(rec.column("src_line"), cut)
+    n = int(pc.sum(pc.cast(after, pa.int64())).as_py() or 0)
+    account.unread += n
+    account.abandoned(None, ctx.max_consecutive_malformed, n)
+    return rec.filter(pc.invert(after))
+
+
 # --- framing -----------------------------------------------------------------------------------
 
 CHUNK_BYTES = 64 << 20

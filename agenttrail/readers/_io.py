@@ -622,16 +622,7 @@ def _slow_ndjson(
             good.write(raw.strip() + b"\n")
             line_numbers.append(line)
         if consecutive >= ctx.max_consecutive_malformed and account.unread:
-            account.issues.append(
-                Issue(
-                    ctx.rel,
-                    None,
-                    "unread",
-                    f"abandoned after {ctx.max_consecutive_malformed} malformed lines in a row; "
-                    f"{account.unread} lines not read",
-                    hint="check that the file is in the format it was taken for",
-                )
-            )
+            account.abandoned(None, ctx.max_consecutive_malformed, account.unread)
         good.close()
         if not line_numbers:
             return _empty(columns, select, prepare)

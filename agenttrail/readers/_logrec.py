@@ -127,16 +127,7 @@ def _account(ctx: ReadContext, account: FileAccount, rec: str, host_hint: str,
              hints: dict[str, str]) -> None:
     con = ctx.con
     for status, n in con.execute(f"SELECT status, count(*) FROM {rec} GROUP BY status").fetchall():
-        if status == "normalised":
-            account.normalised += n
-        elif status == "meta":
-            account.meta += n
-        elif status == "malformed":
-            account.malformed += n
-        elif status == "unread":
-            account.unread += n
-        else:
-            account.skip(status, n)
+        account.count(status, n)
     used = "status NOT IN ('malformed', 'unread', 'meta')"
     dup, hostless, first_hostless = con.execute(f"""
         SELECT COALESCE(SUM(repeats - 1) FILTER (status = 'normalised'), 0),
@@ -153,11 +144,7 @@ def _account(ctx: ReadContext, account: FileAccount, rec: str, host_hint: str,
     if account.unread:
         (last,) = con.execute(
             f"SELECT max(src_line) FROM {rec} WHERE status = 'malformed'").fetchall()[0]
-        account.issues.append(Issue(
-            ctx.rel, last, "unread",
-            f"abandoned after {ctx.max_consecutive_malformed} malformed records in a row; "
-            f"{account.unread} records not read",
-            hint="check that the file is in the format it was taken for"))
+        account.abandoned(last, ctx.max_consecutive_malformed, account.unread, "records")
     if hostless:
         account.issues.append(Issue(
             ctx.rel, first_hostless, "warning",
@@ -166,8 +153,4 @@ def _account(ctx: ReadContext, account: FileAccount, rec: str, host_hint: str,
     hosts = [h for (h,) in con.execute(
         f"SELECT DISTINCT host FROM {rec} WHERE host IS NOT NULL AND {used} "
         "ORDER BY host").fetchall()]
-    if len(hosts) == 1:
-        account.host = hosts[0]
-    elif hosts:
-        account.details["hosts"] = hosts[:_MAX_HOSTS_LISTED]
-        account.details["host_count"] = len(hosts)
+    account.set_hosts(hosts, _MAX_HOSTS_LISTED)

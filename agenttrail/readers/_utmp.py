@@ -157,14 +157,7 @@ def _status_sql(ctx: ReadContext, entries: str) -> str:
 def _account(ctx: ReadContext, account: FileAccount, rec: str) -> None:
     con = ctx.con
     for status, n in con.execute(f"SELECT status, count(*) FROM {rec} GROUP BY status").fetchall():
-        if status == "normalised":
-            account.normalised += n
-        elif status == "malformed":
-            account.malformed += n
-        elif status == "unread":
-            account.unread += n
-        else:
-            account.skip(status, n)
+        account.count(status, n)
     for line, error, text in con.execute(
             f"SELECT src_line, error, excerpt FROM {rec} WHERE status = 'malformed' "
             "ORDER BY src_line").fetchall():
@@ -172,8 +165,5 @@ def _account(ctx: ReadContext, account: FileAccount, rec: str) -> None:
     if account.unread:
         (last,) = con.execute(
             f"SELECT max(src_line) FROM {rec} WHERE status = 'malformed'").fetchall()[0]
-        account.issues.append(Issue(
-            ctx.rel, last, "unread",
-            f"abandoned after {ctx.max_consecutive_malformed} malformed records in a row; "
-            f"{account.unread} records not read",
-            hint="check that the file is a utmp/wtmp file of this machine's layout"))
+        account.abandoned(last, ctx.max_consecutive_malformed, account.unread, "records",
+                          "check that the file is a utmp/wtmp file of this machine's layout")

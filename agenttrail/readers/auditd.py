@@ -338,10 +338,8 @@ def _account(ctx: ReadContext, account: FileAccount, framing: FileAccount,
                 "no audit record header (type=<TYPE> msg=audit(<time>:<serial>))",
                 texts.get(line, "")))
     if unread:
-        account.issues.append(Issue(
-            ctx.rel, None, "unread",
-            f"abandoned after {ctx.max_consecutive_malformed} malformed lines in a row; "
-            f"{unread} lines not read", hint="check that the file is an audit log"))
+        account.abandoned(None, ctx.max_consecutive_malformed, unread,
+                          hint="check that the file is an audit log")
     rows = con.execute(f"""
         SELECT status, count(*), sum(n_syscall - 1) FILTER (WHERE n_syscall > 1)
         FROM {n['ev']} GROUP BY status ORDER BY status""").fetchall()
@@ -364,12 +362,9 @@ def _account(ctx: ReadContext, account: FileAccount, framing: FileAccount,
         account.details["enriched_events"] = int(enriched[0])
     hosts = [h for (h,) in con.execute(
         f"SELECT DISTINCT host FROM {n['ev']} WHERE host IS NOT NULL ORDER BY host").fetchall()]
-    if len(hosts) == 1:
-        account.host = hosts[0]
-    elif hosts:
-        account.host = None
-        account.details["hosts"] = hosts[:_MAX_HOSTS_LISTED]
-        account.details["host_count"] = len(hosts)
+    if len(hosts) > 1:
+        account.host = None  # not the --host of the file: its records name several
+    account.set_hosts(hosts, _MAX_HOSTS_LISTED)
     hostless = con.execute(f"""
         SELECT count(*), min(src_line) FROM {n['ev']}
         WHERE host IS NULL AND status IN ({", ".join(lit(s) for s in q.ROW_STATUSES)})

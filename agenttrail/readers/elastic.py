@@ -64,13 +64,10 @@ import json
 import re
 from typing import Any
 
-import pyarrow as pa
-
 from agenttrail.model import FileAccount, Issue, ReadResult
 from agenttrail.readers import _elastic_sql as q
 from agenttrail.readers import _endpoint as ep
 from agenttrail.readers._io import ReadContext, head_lines, line_excerpts, read_ndjson
-from agenttrail.readers.eslogger import _with_ssh_targets
 
 NAME = "elastic"
 EXAMPLE = (
@@ -116,50 +113,13 @@ def read(ctx: ReadContext) -> ReadResult:
     account = FileAccount(path=ctx.rel, format=NAME)
     result = ReadResult(account)
     rows = read_ndjson(ctx, q.COLUMNS, account, select=q.select_list(ctx.tz), prepare=q.PREPARE)
-    raw = f"_elastic_raw_{id(rows):x}"
-    name = f"_elastic_rows_{id(rows):x}"
-    con = ctx.con
-    con.register(raw, rows)
-    try:
-        inferred = "NULL" if ctx.host is None else str(ctx.host_origin == "option").lower()
-        con.execute(f"""CREATE TEMP VIEW {name} AS SELECT *,
-            coalesce(rec_host, {ep.lit(ctx.host)}) AS host,
-            CASE WHEN rec_host IS NOT NULL THEN false ELSE {inferred}::BOOLEAN END AS host_inferred
-            FROM {raw}""")
-        _account(ctx, name, account)
-        process = con.sql(q.PROCESS_SQL.replace("{rows}", name)).to_arrow_table()
-        if process.num_rows:
-            result.add("process", _sourced(ctx, _with_ssh_targets(ctx, process)))
-        conns = con.sql(q.CONN_SQL.replace("{rows}", name)).to_arrow_table()
-        if conns.num_rows:
-            result.add("flow", _sourced(ctx, ep.flow_rows(ctx, conns)))
-        for table, sql in (("session", q.SESSION_SQL), ("login", q.LOGIN_SQL)):
-            out = con.sql(sql.replace("{rows}", name)).to_arrow_table()
-            if out.num_rows:
-                result.add(table, _sourced(ctx, out))
-        spans = con.sql(q.SPAN_SQL.replace("{rows}", name)).to_arrow_table()
-        if spans.num_rows:
-            result.add("source_span", _constants(spans, source=NAME, format=NAME))
-        assets = ep.asset_rows(con.sql(q.ASSET_SQL.replace("{rows}", name)).fetchall(), ORIGIN)
-        if assets.num_rows:
-            result.add("asset", assets)
-        sample = ep.sample_lines(ctx, name, "rtype")
-        hosts = [h for (h,) in con.sql(
-            f"SELECT DISTINCT host FROM {name} WHERE kind IS NOT NULL AND t_us IS NOT NULL "
-            "ORDER BY host NULLS FIRST LIMIT 2").fetchall()]
-    finally:
-        con.execute(f"DROP VIEW IF EXISTS {name}")
-        con.unregister(raw)
+    hosts, sample = ep.add_tables(
+        ctx, result, rows, q, NAME, ORIGIN, ("session", "login"),
+        lambda name: _account(ctx, name, account),
+        lambda name: ep.sample_lines(ctx, name, "rtype"))
     account.unknown_keys, account.details["unknown_keys_records"] = ep.inventory(
         ctx, sample, lambda rtype: q.KEYS.get(rtype.split("/", 1)[0]), _unwrap)
-    account.host = hosts[0] if len(hosts) == 1 and hosts[0] is not None else ctx.host
-    if None in hosts:
-        account.issues.append(Issue(
-            ctx.rel, None, "warning",
-            "some records name no host (host.name, host.hostname) and none was given; "
-            "their rows have no host",
-            hint="name the host with --host-from-path TEMPLATE or --host NAME",
-        ))
+    ep.file_host(ctx, account, hosts, "host.name, host.hostname")
     return result
 
 
@@ -190,13 +150,3 @@ def _unwrap(obj: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
     if isinstance(source, dict):
         return source, [k for k in obj if k not in q.HIT_KEYS]
     return obj, []
-
-
-def _sourced(ctx: ReadContext, table: pa.Table) -> pa.Table:
-    return _constants(table, src_file=ctx.rel, src_format=NAME)
-
-
-def _constants(table: pa.Table, **values: str) -> pa.Table:
-    for col, value in values.items():
-        table = table.append_column(col, pa.repeat(pa.scalar(value, pa.string()), table.num_rows))
-    return table

@@ -117,7 +117,7 @@ def read(ctx: ReadContext) -> ReadResult:
     finally:
         con.unregister(view)
     rec = _checked(ctx, _times(ctx, account, rec))
-    rec = _abandon(ctx, account, rec)
+    rec = fr.abandon(ctx, account, rec, "status")
     _account(ctx, account, rec, lines)
     good = rec.filter(pc.equal(rec.column("status"), "record"))
     if good.num_rows == 0:
@@ -346,32 +346,6 @@ def _checked(ctx: ReadContext, typed: pa.Table) -> pa.Table:
         """).to_arrow_table()
     finally:
         con.unregister(view)
-
-
-def _abandon(ctx: ReadContext, account: FileAccount, rec: pa.Table) -> pa.Table:
-    """Stop at ``max_consecutive_malformed`` malformed records in a row (the rest is unread)."""
-    con = ctx.con
-    view = f"_nfd_ab_{id(rec):x}"
-    con.register(view, rec.filter(pc.not_equal(rec.column("status"), "meta")).select(
-        ["src_line"]).append_column(
-        "bad", pc.equal(rec.filter(pc.not_equal(rec.column("status"), "meta"))
-                        .column("status"), "malformed")))
-    try:
-        cut = fr.abandon_line(con, view, ctx.max_consecutive_malformed)
-    finally:
-        con.unregister(view)
-    if cut is None:
-        return rec
-    after = pc.greater(rec.column("src_line"), cut)
-    n = int(pc.sum(pc.cast(after, pa.int64())).as_py() or 0)
-    account.unread += n
-    account.issues.append(Issue(
-        ctx.rel, None, "unread",
-        f"abandoned after {ctx.max_consecutive_malformed} malformed lines in a row; "
-        f"{n} lines not read",
-        hint="check that the file is in the format it was taken for",
-    ))
-    return rec.filter(pc.invert(after))
 
 
 def _account(ctx: ReadContext, account: FileAccount, rec: pa.Table, lines: pa.Table) -> None:

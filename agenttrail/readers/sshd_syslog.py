@@ -371,16 +371,7 @@ def _account(
     """Counts, duplicates, malformed and host issues, and the file's host."""
     con, rec, lines = ctx.con, names["all"], names["lines"]
     for status, n in con.execute(f"SELECT status, count(*) FROM {rec} GROUP BY status").fetchall():
-        if status == "normalised":
-            account.normalised += n
-        elif status == "meta":
-            account.meta += n
-        elif status == "malformed":
-            account.malformed += n
-        elif status == "unread":
-            account.unread += n
-        else:
-            account.skip(status, n)
+        account.count(status, n)
     dup, dst, hostless, first_hostless = con.execute(f"""
         SELECT COALESCE(SUM(repeats - 1) FILTER (status = 'normalised'), 0),
                count(*) FILTER (dst_flag AND status NOT IN ('malformed', 'unread', 'meta')),
@@ -401,10 +392,8 @@ def _account(
         account.issues.append(issue)
     if account.unread:
         last = con.execute(f"SELECT max(src_line) FROM {rec} WHERE status = 'malformed'").fetchone()
-        account.issues.append(Issue(
-            ctx.rel, last[0] if last else None, "unread",
-            f"abandoned after {ctx.max_consecutive_malformed} malformed lines in a row; "
-            f"{account.unread} lines not read", hint="check that the file is a syslog file"))
+        account.abandoned(last[0] if last else None, ctx.max_consecutive_malformed,
+                          account.unread, hint="check that the file is a syslog file")
     if hostless:
         account.issues.append(Issue(
             ctx.rel, first_hostless, "warning",
@@ -413,11 +402,7 @@ def _account(
     hosts = [h for (h,) in con.execute(
         f"SELECT DISTINCT host FROM {rec} WHERE host IS NOT NULL "
         "AND status NOT IN ('malformed', 'unread', 'meta') ORDER BY host").fetchall()]
-    if len(hosts) == 1:
-        account.host = hosts[0]
-    elif hosts:
-        account.details["hosts"] = hosts[:_MAX_HOSTS_LISTED]
-        account.details["host_count"] = len(hosts)
+    account.set_hosts(hosts, _MAX_HOSTS_LISTED)
 
 
 def _malformed(rel: str, line: int, text: str, env: str, wall_us: int | None,

@@ -106,7 +106,7 @@ def read(ctx: ReadContext) -> ReadResult:
     result = ReadResult(account)
     lines = fr.text_lines(ctx, account)
     rec = _records(ctx, account, lines)
-    rec = _abandon(ctx, account, rec)
+    rec = fr.abandon(ctx, account, rec, "status_kind")
     _account(ctx, account, rec, lines)
     good = rec.filter(pc.equal(rec.column("status_kind"), "record"))
     if good.num_rows == 0:
@@ -236,33 +236,6 @@ def _typed(ctx: ReadContext, cut: str, ok: str, proto: str) -> pa.Table:
             action AS state
         FROM p ORDER BY src_line
         """).to_arrow_table()
-
-
-def _abandon(ctx: ReadContext, account: FileAccount, rec: pa.Table) -> pa.Table:
-    """Stop at ``max_consecutive_malformed`` malformed records in a row (the rest is unread)."""
-    con = ctx.con
-    data = rec.filter(pc.not_equal(rec.column("status_kind"), "meta"))
-    view = f"_vpc_ab_{id(rec):x}"
-    con.register(view, pa.table({
-        "src_line": data.column("src_line"),
-        "bad": pc.equal(data.column("status_kind"), "malformed"),
-    }))
-    try:
-        cut = fr.abandon_line(con, view, ctx.max_consecutive_malformed)
-    finally:
-        con.unregister(view)
-    if cut is None:
-        return rec
-    after = pc.greater(rec.column("src_line"), cut)
-    n = int(pc.sum(pc.cast(after, pa.int64())).as_py() or 0)
-    account.unread += n
-    account.issues.append(Issue(
-        ctx.rel, None, "unread",
-        f"abandoned after {ctx.max_consecutive_malformed} malformed lines in a row; "
-        f"{n} lines not read",
-        hint="check that the file is in the format it was taken for",
-    ))
-    return rec.filter(pc.invert(after))
 
 
 def _account(ctx: ReadContext, account: FileAccount, rec: pa.Table, lines: pa.Table) -> None:

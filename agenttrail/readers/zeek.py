@@ -201,12 +201,7 @@ def _normalise(ctx: ReadContext, result: ReadResult, raw: pa.Table) -> None:
         if cut is not None:
             account.unread += _scalar(ctx, f"SELECT count(*) FROM _zeek_rec WHERE src_line > {cut}")
             con.execute(f"DELETE FROM _zeek_rec WHERE src_line > {cut}")
-            account.issues.append(Issue(
-                ctx.rel, None, "unread",
-                f"abandoned after {ctx.max_consecutive_malformed} malformed lines in a row; "
-                f"{account.unread} lines not read",
-                hint="check that the file is in the format it was taken for",
-            ))
+            account.abandoned(None, ctx.max_consecutive_malformed, account.unread)
         dns = _zeek_names.dns_answers(ctx, "_zeek_rec")
         leases = _zeek_names.dhcp_leases(ctx, "_zeek_rec")
         _account(ctx, account, dns, leases)
